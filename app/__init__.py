@@ -1,0 +1,1 @@
+"""Touchbase: the contact-frequency service."""

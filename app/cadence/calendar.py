@@ -1,0 +1,175 @@
+"""Local wall-clock time: business days, public holidays, contact hours and quiet hours."""
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from app.cadence.types import BusinessDays, HoursRange
+
+# How far forward to look for a contactable instant before giving up on quiet hours.
+MAX_SLOT_SEARCH_STEPS = 2000
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+@lru_cache(maxsize=4096)
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    try:
+        return frozenset(holidays.country_holidays(country, years=year))
+    except NotImplementedError:  # a country the holidays package does not know
+        return frozenset()
+
+
+def at_local(day: date, wall: time, tz: ZoneInfo, after: datetime | None = None) -> datetime:
+    """The first UTC instant the local clock reads ``wall`` (or later) on ``day``: a time
+    skipped by DST is the end of the gap; a repeated one is its first occurrence (its
+    second if the first is not after ``after``)."""
+    naive = datetime.combine(day, wall)
+    first = naive.replace(tzinfo=tz).astimezone(UTC)
+    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if second < first:  # in a gap: fold 1 reads it on the new offset, fold 0 on the old one
+        return _offset_change(second, first, tz)
+    return first if after is None or first > after else second
+
+
+def _offset_change(before: datetime, after: datetime, tz: ZoneInfo) -> datetime:
+    """The instant in (before, after] at which ``tz`` takes the UTC offset it has at ``after``."""
+    offset = after.astimezone(tz).utcoffset()
+    low, high = math.floor(before.timestamp()), math.ceil(after.timestamp())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if datetime.fromtimestamp(middle, tz).utcoffset() == offset:
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)
+
+
+def in_range(wall: time, hours: HoursRange) -> bool:
+    if hours.start <= hours.end:
+        return hours.start <= wall < hours.end
+    return wall >= hours.start or wall < hours.end  # wraps midnight
+
+
+def leaves_time(hours: HoursRange | None, quiet: HoursRange) -> bool:
+    """Some time of day is in contact hours and not in quiet hours: then one of the instants
+    where a contactable stretch can begin is."""
+    starts = [time(0), quiet.end, *([hours.start] if hours else [])]
+    return any((hours is None or in_range(t, hours)) and not in_range(t, quiet) for t in starts)
+
+
+@dataclass(frozen=True, slots=True)
+class Calendar:
+    """One customer's calendar: the policy's business days and hours in the customer's zone."""
+
+    tz: ZoneInfo
+    business_days: BusinessDays | None = None
+    holidays_country: str | None = None
+    contact_hours: HoursRange | None = None
+    quiet_hours: HoursRange | None = None
+
+    def local(self, instant: datetime) -> datetime:
+        return instant.astimezone(self.tz)
+
+    def is_business_day(self, day: date) -> bool:
+        if self.business_days is None:
+            return True
+        if day.isoweekday() not in self.business_days.weekdays:
+            return False
+        country = self.holidays_country
+        return country is None or day not in public_holidays(country, day.year)
+
+    def add_days(self, instant: datetime, days: int) -> datetime:
+        """``days`` later on the local wall clock; business days when the policy has them."""
+        local = self.local(instant)
+        day = local.date()
+        if self.business_days is None:
+            day += timedelta(days=days)
+        else:
+            for _ in range(days):
+                day = self.next_business_day(day)
+        return at_local(day, local.time().replace(tzinfo=None), self.tz)
+
+    def next_business_day(self, day: date) -> date:
+        day += timedelta(days=1)
+        for _ in range(3700):  # ten years of holidays is no calendar a policy can mean
+            if self.is_business_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError("the business-day calendar has no business days")
+
+    def is_contact_time(self, instant: datetime, *, mind_quiet: bool = True) -> bool:
+        local = self.local(instant)
+        wall = local.time().replace(tzinfo=None)
+        if not self.is_business_day(local.date()):
+            return False
+        if self.contact_hours is not None and not in_range(wall, self.contact_hours):
+            return False
+        return not (
+            mind_quiet and self.quiet_hours is not None and in_range(wall, self.quiet_hours)
+        )
+
+    def in_quiet_hours(self, instant: datetime) -> bool:
+        if self.quiet_hours is None:
+            return False
+        return in_range(self.local(instant).time().replace(tzinfo=None), self.quiet_hours)
+
+    def next_slot(self, instant: datetime) -> datetime:
+        """The first instant at or after ``instant`` on a business day, in contact hours and
+        outside the customer's quiet hours (ignored when they leave no time at all)."""
+        quiet = self.quiet_hours
+        passes = (True, False) if quiet and leaves_time(self.contact_hours, quiet) else (False,)
+        for mind_quiet in passes:
+            candidate = instant
+            for _ in range(MAX_SLOT_SEARCH_STEPS):
+                moved = self._step(candidate, mind_quiet=mind_quiet)
+                if moved == candidate:
+                    return candidate
+                candidate = moved
+        raise ValueError("the calendar leaves no contactable time")
+
+    def _step(self, instant: datetime, *, mind_quiet: bool) -> datetime:
+        """One move forward towards a contactable instant; unchanged if already there. A move
+        never passes the clocks going back: the wall-clock times they repeat may be open."""
+        moved = self._move(instant, mind_quiet=mind_quiet)
+        before, after = self.local(instant).utcoffset(), self.local(moved).utcoffset()
+        if moved == instant or before is None or after is None or after >= before:
+            return moved
+        return _offset_change(instant, moved, self.tz)
+
+    def _move(self, instant: datetime, *, mind_quiet: bool) -> datetime:
+        local = self.local(instant)
+        day, wall = local.date(), local.time().replace(tzinfo=None)
+        opening = self.contact_hours.start if self.contact_hours else time(0)
+        if not self.is_business_day(day):
+            return at_local(self.next_business_day(day), opening, self.tz)
+        hours = self.contact_hours
+        if hours is not None and not in_range(wall, hours):
+            next_day = day if wall < hours.start else self.next_business_day(day)
+            return at_local(next_day, hours.start, self.tz, after=instant)
+        quiet = self.quiet_hours
+        if mind_quiet and quiet is not None and in_range(wall, quiet):
+            end_day = day if wall < quiet.end else day + timedelta(days=1)
+            end = at_local(end_day, quiet.end, self.tz, after=instant)
+            return max(end, instant + timedelta(minutes=1))
+        return instant
+
+
+def calendar_for(
+    *,
+    timezone: str,
+    business_days: BusinessDays | None,
+    contact_hours: HoursRange | None,
+    quiet_hours: HoursRange | None,
+    country: str | None,
+) -> Calendar:
+    """The customer's country names the public holidays, else the policy's country."""
+    holiday_country = country or (business_days.holidays_country if business_days else None)
+    return Calendar(zone(timezone), business_days, holiday_country, contact_hours, quiet_hours)

@@ -1,0 +1,280 @@
+"""The frequency status of one customer at one instant: the heart of Touchbase."""
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from app.cadence.calendar import Calendar, calendar_for
+from app.cadence.caps import CapUse, cap_use, caps_of, target_state
+from app.cadence.fatigue import (
+    Condition,
+    complaint_pause_end,
+    fatigue_of,
+    is_falling,
+    is_opted_out,
+    recent_signal,
+    suppressions,
+)
+from app.cadence.followup import next_follow_up
+from app.cadence.rules import applicable_rule, next_rule_change
+from app.cadence.types import (
+    WELL_KNOWN_CHANNELS,
+    Activity,
+    Fatigue,
+    NextFollowUp,
+    Policy,
+    Profile,
+    Reason,
+    Rule,
+    SignalKind,
+    Status,
+    StatusCode,
+    WindowCount,
+)
+from app.cadence.windows import Counter, Selector, Window, day_start
+
+COUNT_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
+FATIGUE_WINDOWS = (30, 90)
+
+
+def customer_calendar(policy: Policy, profile: Profile) -> Calendar:
+    return calendar_for(
+        timezone=profile.timezone or policy.timezone,
+        business_days=policy.business_days,
+        contact_hours=policy.contact_hours,
+        quiet_hours=profile.quiet_hours,
+        country=profile.country,
+    )
+
+
+def window_days_needed(policy: Policy, profile: Profile, as_of: datetime) -> frozenset[int]:
+    """Every window length a status at ``as_of`` counts over (the store reads their edges)."""
+    rule = applicable_rule(policy, profile, as_of)
+    caps = {cap.window_days for cap in caps_of(rule, profile)}
+    return frozenset(
+        {*COUNT_WINDOWS.values(), *FATIGUE_WINDOWS, *caps, *(t.window_days for t in rule.targets)}
+    )
+
+
+def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: datetime) -> Status:
+    """Apply the policy to the customer's activity up to ``as_of``."""
+    rule = applicable_rule(policy, profile, as_of)
+    counter = Counter(activity)
+    caps = [cap_use(cap, rule, counter, as_of) for cap in caps_of(rule, profile)]
+    fatigue = fatigue_of(activity, counter, as_of)
+    suppressed = suppressions(policy, profile, activity, as_of)
+    over = _over_conditions(policy, activity, caps, fatigue, as_of)
+    follow_up = next_follow_up(
+        rule,
+        profile,
+        activity,
+        customer_calendar(policy, profile),
+        _constraints(policy, activity, caps, as_of),
+    )
+    status = _status_code(suppressed, over, follow_up, activity, as_of)
+    recheck_at = _recheck_at(policy, profile, activity, caps, suppressed, over, as_of)
+    return Status(
+        as_of=as_of,
+        policy_version=policy.version,
+        rule=rule.name,
+        status=status,
+        contactable_now=is_contactable(policy, profile, activity, rule, caps, suppressed, as_of),
+        reasons=tuple(_reasons(suppressed, over, caps, follow_up, activity, as_of, rule, counter)),
+        last_contact_at=activity.last_contact_at,
+        last_outbound_at=activity.last_outbound_at,
+        last_inbound_at=activity.last_inbound_at,
+        counts=_counts(counter, as_of),
+        caps=tuple(c.state for c in caps),
+        targets=tuple(target_state(t, counter, as_of) for t in rule.targets),
+        fatigue=fatigue,
+        next_follow_up=follow_up,
+        suppressed_until=max((c.until for c in suppressed if c.until), default=None),
+        over_until=_over_until(over, recheck_at),
+        recheck_at=recheck_at,
+        missing_days=frozenset(counter.missing_days),
+    )
+
+
+def _counts(counter: Counter, as_of: datetime) -> dict[str, WindowCount]:
+    both = Selector()
+    return {
+        label: WindowCount(
+            total=counter.count(Window(as_of, days), both),
+            by_channel=counter.by_channel(Window(as_of, days), both),
+        )
+        for label, days in COUNT_WINDOWS.items()
+    }
+
+
+def _over_conditions(
+    policy: Policy, activity: Activity, caps: list[CapUse], fatigue: Fatigue, as_of: datetime
+) -> list[Condition]:
+    found: list[Condition] = []
+    for cap in (c for c in caps if c.exceeded):
+        state = cap.state
+        message = (
+            f"{state.used} outbound contacts in {state.window_days} days,"
+            f" over the cap of {state.max}."
+        )
+        found.append(
+            Condition(Reason("cap_exceeded", message, cap.exceeded_until), cap.exceeded_until)
+        )
+    for kind, code in (
+        (SignalKind.unsubscribed, "recent_unsubscribe"),
+        (SignalKind.complained, "recent_complaint"),
+    ):
+        if (condition := recent_signal(kind, code, policy, activity, as_of)) is not None:
+            found.append(condition)
+    if is_falling(fatigue):
+        message = (
+            f"Email engagement is falling: open rate {fatigue.open_rate_recent:.0%} in the last"
+            f" 30 days against {fatigue.open_rate_before:.0%} before."
+        )
+        found.append(Condition(Reason("falling_engagement", message), None))
+    return found
+
+
+def _over_until(over: list[Condition], recheck_at: datetime | None) -> datetime | None:
+    """Until when the customer stays over-contacted with no new touch; an end not known
+    exactly (falling engagement) holds until the next recheck."""
+    if not over:
+        return None
+    ends = [c.until if c.until is not None else recheck_at for c in over]
+    return max((e for e in ends if e is not None), default=None)
+
+
+def _constraints(
+    policy: Policy, activity: Activity, caps: list[CapUse], as_of: datetime
+) -> list[datetime]:
+    frees = [c.state.frees_at for c in caps if c.reached and c.state.frees_at is not None]
+    pause = complaint_pause_end(policy, activity, as_of)
+    return [*frees, *([pause] if pause else [])]
+
+
+def _status_code(
+    suppressed: list[Condition],
+    over: list[Condition],
+    follow_up: NextFollowUp,
+    activity: Activity,
+    as_of: datetime,
+) -> StatusCode:
+    if suppressed:
+        return StatusCode.suppressed
+    if over:
+        return StatusCode.over_contacted
+    if follow_up.overdue_at is not None and as_of >= follow_up.overdue_at:
+        return StatusCode.overdue
+    if activity.last_contact_at is None or as_of >= follow_up.due_at:
+        return StatusCode.due
+    return StatusCode.on_track
+
+
+def _timing_reason(follow_up: NextFollowUp, activity: Activity, as_of: datetime) -> Reason | None:
+    if activity.last_contact_at is None:
+        return Reason("never_contacted", "The customer has never been contacted.")
+    if follow_up.overdue_at is not None and as_of >= follow_up.overdue_at:
+        return Reason(
+            "overdue", f"The follow-up was due {follow_up.due_at.isoformat()} and is overdue."
+        )
+    if as_of >= follow_up.due_at:
+        return Reason("due", f"A follow-up is due since {follow_up.due_at.isoformat()}.")
+    return None
+
+
+def _reasons(
+    suppressed: list[Condition],
+    over: list[Condition],
+    caps: list[CapUse],
+    follow_up: NextFollowUp,
+    activity: Activity,
+    as_of: datetime,
+    rule: Rule,
+    counter: Counter,
+) -> Iterable[Reason]:
+    yield from (c.reason for c in suppressed)
+    yield from (c.reason for c in over)
+    if (timing := _timing_reason(follow_up, activity, as_of)) is not None:
+        yield timing
+    for cap in (c for c in caps if c.reached and not c.exceeded):
+        state = cap.state
+        message = (
+            f"The cap of {state.max} outbound contacts in {state.window_days} days is reached."
+        )
+        yield Reason("cap_reached", message, state.frees_at)
+    for target in rule.targets:
+        progress = target_state(target, counter, as_of)
+        if not progress.met:
+            depth = f" of {target.depth} depth or deeper" if target.depth else ""
+            message = (
+                f"{progress.done} of {target.min} contacts{depth} in {target.window_days} days."
+            )
+            yield Reason("target_unmet", message)
+
+
+def open_channels(profile: Profile, rule: Rule) -> list[str]:
+    """Channels the customer may be contacted on at all."""
+    known = {
+        *WELL_KNOWN_CHANNELS,
+        *profile.preferred_channels,
+        *([rule.channel] if rule.channel else []),
+    }
+    return sorted(c for c in known if not is_opted_out(profile, c))
+
+
+def is_contactable(
+    policy: Policy,
+    profile: Profile,
+    activity: Activity,
+    rule: Rule,
+    caps: list[CapUse],
+    suppressed: list[Condition],
+    as_of: datetime,
+) -> bool:
+    """Would the owner's conflict check at ``as_of`` be allowed on some channel?"""
+    if suppressed:
+        return False
+    gap_end = (
+        activity.last_outbound_at + timedelta(hours=rule.min_gap_hours)
+        if activity.last_outbound_at
+        else None
+    )
+    if gap_end is not None and as_of < gap_end:
+        return False
+    calendar = customer_calendar(policy, profile)
+    local_day = calendar.local(as_of).date()
+    if not calendar.is_business_day(local_day) or calendar.in_quiet_hours(as_of):
+        return False
+    blocked = [c.state.channels for c in caps if c.reached]
+    return any(
+        all(channels is not None and channel not in channels for channels in blocked)
+        for channel in open_channels(profile, rule)
+    )
+
+
+def _recheck_at(
+    policy: Policy,
+    profile: Profile,
+    activity: Activity,
+    caps: list[CapUse],
+    suppressed: list[Condition],
+    over: list[Condition],
+    as_of: datetime,
+) -> datetime | None:
+    """The next instant something other than due or overdue may change this status."""
+    candidates: list[datetime | None] = [next_rule_change(policy, profile, as_of)]
+    candidates += [c.until for c in suppressed] + [c.until for c in over]
+    candidates += [c.state.frees_at for c in caps] + [c.exceeded_until for c in caps]
+    candidates += [r.expires_at for r in activity.reservations]
+    candidates += _engagement_changes(activity, as_of)
+    return min((t for t in candidates if t is not None and t > as_of), default=None)
+
+
+def _engagement_changes(activity: Activity, as_of: datetime) -> list[datetime | None]:
+    """Open rates move when an email crosses the 30- or 90-day line (a day early if bucketed)."""
+    emails = [e.at for e in activity.events if e.channel == "email" and e.outbound]
+    emails += [day_start(d.day) for d in activity.days if d.channel == "email" and d.outbound]
+    return [at + timedelta(days=days) for at in emails for days in FATIGUE_WINDOWS]
+
+
+def days_to_read(windows: Iterable[int], as_of: datetime) -> frozenset[date]:
+    """The UTC days where the given windows start or end: counted from exact events."""
+    return frozenset(day for days in windows for day in Window(as_of, days).boundary_days())

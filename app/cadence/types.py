@@ -1,0 +1,262 @@
+"""Plain data the cadence engine reads and returns. No I/O, no framework types."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from enum import StrEnum
+
+WELL_KNOWN_CHANNELS = frozenset(
+    {
+        "phone", "email", "sms", "im", "meeting", "video", "visit", "webinar", "event",
+        "social", "ad", "web", "chat", "letter", "other",
+    }
+)  # fmt: skip
+DEPTH_ORDER = {"light": 1, "value": 2, "deep": 3}
+
+
+class StatusCode(StrEnum):
+    suppressed = "suppressed"
+    over_contacted = "over_contacted"
+    overdue = "overdue"
+    due = "due"
+    on_track = "on_track"
+
+
+# --- Policy -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BusinessDays:
+    weekdays: frozenset[int]  # ISO: 1 = Monday ... 7 = Sunday
+    holidays_country: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HoursRange:
+    """[start, end) in local wall-clock time; may wrap midnight (quiet hours do)."""
+
+    start: time
+    end: time
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    segment: frozenset[str] | None = None
+    stage: frozenset[str] | None = None
+    market: frozenset[str] | None = None
+    industry: frozenset[str] | None = None
+    stage_age_days_lt: int | None = None
+    stage_age_days_gte: int | None = None
+
+    @property
+    def is_catch_all(self) -> bool:
+        return self == Match()
+
+
+@dataclass(frozen=True, slots=True)
+class Cap:
+    window_days: int
+    max: int
+    channels: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    window_days: int
+    min: int
+    depth: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    match: Match
+    follow_up_days: int
+    overdue_after_days: int
+    min_gap_hours: float = 0
+    channel: str | None = None
+    count_automated: bool = True
+    caps: tuple[Cap, ...] = ()
+    targets: tuple[Target, ...] = ()
+    source: str | None = None  # the brief's row a default rule encodes
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    rules: tuple[Rule, ...]
+    version: int = 0
+    timezone: str = "UTC"
+    business_days: BusinessDays | None = None
+    contact_hours: HoursRange | None = None
+    recent_contact_hours: float = 24
+    fatigue_days: int = 30
+    complaint_pause_days: int = 90
+    segment_weights: Mapping[str, float] = field(default_factory=dict)
+
+
+# --- Customer -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    customer_id: str
+    created_at: datetime
+    stage_entered_at: datetime
+    segment: str | None = None
+    stage: str | None = None
+    market: str | None = None
+    industry: str | None = None
+    owner_rep: str | None = None
+    owner_team: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    opted_out_channels: frozenset[str] = frozenset()
+    paused_until: datetime | None = None
+    preferred_channels: tuple[str, ...] = ()
+    max_contacts_per_30d: int | None = None
+    quiet_hours: HoursRange | None = None
+
+
+# --- Activity: what the store knows of a customer's touches ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayCount:
+    """Contacts of one channel on one UTC day."""
+
+    day: date
+    channel: str
+    outbound: int = 0
+    outbound_automated: int = 0  # of `outbound`, how many were automated
+    inbound: int = 0
+    light: int = 0  # contacts (either direction) of each depth
+    value: int = 0
+    deep: int = 0
+    engaged: int = 0  # outbound contacts with an opened or clicked engagement
+
+
+@dataclass(frozen=True, slots=True)
+class ContactEvent:
+    """One contact, exactly placed in time."""
+
+    at: datetime
+    channel: str
+    outbound: bool
+    automated: bool = False
+    depth: str | None = None
+    engaged: bool = False
+
+
+class SignalKind(StrEnum):
+    unsubscribed = "unsubscribed"
+    complained = "complained"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    at: datetime
+    kind: SignalKind
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A contact planned by a conflict check; it counts against caps until it expires."""
+
+    channel: str
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A bounded summary of a customer's touches, enough to judge any window up to a year.
+
+    ``days`` holds per-day, per-channel counts; ``events`` holds the exact contacts of the
+    UTC days listed in ``exact_days`` (at least the days a window starts or ends in). A day
+    with exact events is always counted from them, so partial days count to the instant.
+    """
+
+    last_contact_at: datetime | None = None
+    last_outbound_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    last_response_channel: str | None = None
+    days: Sequence[DayCount] = ()
+    exact_days: frozenset[date] = frozenset()
+    events: Sequence[ContactEvent] = ()
+    signals: Sequence[Signal] = ()
+    reservations: Sequence[Reservation] = ()
+
+
+# --- Output ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str
+    message: str
+    until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowCount:
+    total: int
+    by_channel: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class CapState:
+    window_days: int
+    max: int
+    used: int
+    remaining: int
+    frees_at: datetime | None
+    channels: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetState:
+    window_days: int
+    min: int
+    done: int
+    met: bool
+    depth: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fatigue:
+    unsubscribed_channels: tuple[str, ...]
+    complaints_90d: int
+    open_rate_recent: float | None
+    open_rate_before: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class NextFollowUp:
+    due_at: datetime
+    earliest_at: datetime
+    overdue_at: datetime | None
+    channel: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    as_of: datetime
+    policy_version: int
+    rule: str
+    status: StatusCode
+    contactable_now: bool
+    reasons: tuple[Reason, ...]
+    last_contact_at: datetime | None
+    last_outbound_at: datetime | None
+    last_inbound_at: datetime | None
+    counts: Mapping[str, WindowCount]
+    caps: tuple[CapState, ...]
+    targets: tuple[TargetState, ...]
+    fatigue: Fatigue
+    next_follow_up: NextFollowUp
+    suppressed_until: datetime | None  # the schedule the store keeps, for lists and queues
+    over_until: datetime | None
+    recheck_at: datetime | None
+    missing_days: frozenset[date] = frozenset()

@@ -1,0 +1,48 @@
+"""Service settings, read from the environment (``TOUCHBASE_*``, plus ``DATABASE_URL``)."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOUCHBASE_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "TOUCHBASE_DATABASE_URL")
+    )
+    """PostgreSQL URL; without one, the embedded server under ``data_dir`` is used."""
+    data_dir: Path = Path(".touchbase/pgdata")
+    """Where the embedded PostgreSQL keeps its files when no ``DATABASE_URL`` is set."""
+    pool_size: int = Field(default=10, ge=1, le=200)
+    pool_max_overflow: int = Field(default=10, ge=0, le=200)
+    pool_timeout_seconds: float = Field(default=5.0, gt=0)
+    """How long a request waits for a pooled connection before answering 503."""
+    statement_timeout_ms: int = Field(default=15_000, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    retry_after_seconds: int = Field(default=5, ge=1)
+    """The ``Retry-After`` sent with a 503 while the database is unreachable."""
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    webhook_tolerance_seconds: int = Field(default=300, ge=1)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+def to_async_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``postgres://`` URLs and name the asyncpg driver."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("DATABASE_URL must start with postgresql:// or postgresql+asyncpg://")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

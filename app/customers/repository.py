@@ -1,0 +1,139 @@
+"""SQL for customer profiles."""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import RowMapping, Select, Table, case, func, literal_column, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers.models import Customer
+from app.customers.schemas import CustomerFilters
+
+customers = cast(Table, Customer.__table__)
+
+
+def _scoped(tenant_id: uuid.UUID) -> Select[Any]:
+    return select(customers).where(customers.c.tenant_id == tenant_id)
+
+
+async def get(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, *, for_update: bool = False
+) -> RowMapping | None:
+    stmt = _scoped(tenant_id).where(customers.c.customer_id == customer_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
+    return row
+
+
+async def put(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    customer_id: str,
+    fields: dict[str, Any],
+    now: datetime,
+) -> tuple[RowMapping, bool]:
+    """Create or replace a profile in one statement; also tells whether it was created."""
+    key = {"tenant_id": tenant_id, "customer_id": customer_id}
+    insert = pg_insert(customers).values(
+        **fields, **key, created_at=now, updated_at=now, stage_entered_at=now
+    )
+    stage_changed = customers.c.stage.is_distinct_from(insert.excluded.stage)
+    stmt = insert.on_conflict_do_update(
+        index_elements=[customers.c.tenant_id, customers.c.customer_id],
+        set_={
+            **{name: insert.excluded[name] for name in fields},
+            "updated_at": now,
+            "stage_entered_at": case((stage_changed, now), else_=customers.c.stage_entered_at),
+        },
+    ).returning(*customers.c, literal_column("xmax = 0").label("created"))
+    row = (await session.execute(stmt)).mappings().one()
+    return row, bool(row["created"])
+
+
+async def update_fields(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    customer_id: str,
+    fields: dict[str, Any],
+    *,
+    stage_entered_at: datetime | None,
+    now: datetime,
+) -> RowMapping:
+    values: dict[str, Any] = {**fields, "updated_at": now}
+    if stage_entered_at is not None:
+        values["stage_entered_at"] = stage_entered_at
+    stmt = (
+        update(customers)
+        .where(customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id)
+        .values(**values)
+        .returning(*customers.c)
+    )
+    return (await session.execute(stmt)).mappings().one()
+
+
+async def list_page(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    filters: CustomerFilters,
+    *,
+    after: str | None,
+    limit: int,
+) -> list[RowMapping]:
+    stmt = _scoped(tenant_id)
+    for column, value in (
+        (customers.c.segment, filters.segment),
+        (customers.c.stage, filters.stage),
+        (customers.c.owner_rep, filters.owner_rep),
+        (customers.c.owner_team, filters.team),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if after is not None:
+        stmt = stmt.where(customers.c.customer_id > after)
+    stmt = stmt.order_by(customers.c.customer_id).limit(limit)
+    return list((await session.execute(stmt)).mappings())
+
+
+ENSURE_EXIST = text(
+    "INSERT INTO customers (tenant_id, customer_id, preferences, attributes, created_at,"
+    " updated_at, stage_entered_at) "
+    "SELECT CAST(:tenant_id AS uuid), u.id, '{}', '{}', :now, :now, :now"
+    " FROM unnest(CAST(:ids AS text[])) AS u(id) ORDER BY u.id "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+async def ensure_exist(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Iterable[str], now: datetime
+) -> None:
+    """Create a bare profile for each id not yet known (a touch is never refused for that)."""
+    # Sorted: every writer takes the rows' locks in one order, so batches cannot deadlock.
+    ids = sorted(set(customer_ids))
+    await session.execute(ENSURE_EXIST, {"tenant_id": tenant_id, "ids": ids, "now": now})
+
+
+async def find_by_email(
+    session: AsyncSession, tenant_id: uuid.UUID, emails: Iterable[str]
+) -> dict[str, list[str]]:
+    """Customer ids per lower-cased email, for the emails given."""
+    wanted = sorted({email.lower() for email in emails})
+    if not wanted:
+        return {}
+    stmt = select(func.lower(customers.c.email), customers.c.customer_id).where(
+        customers.c.tenant_id == tenant_id, func.lower(customers.c.email).in_(wanted)
+    )
+    found: dict[str, list[str]] = {}
+    for email, customer_id in await session.execute(stmt):
+        found.setdefault(email, []).append(customer_id)
+    return found
+
+
+async def get_many(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]
+) -> list[RowMapping]:
+    stmt = _scoped(tenant_id).where(customers.c.customer_id.in_(list(customer_ids)))
+    return list((await session.execute(stmt.order_by(customers.c.customer_id))).mappings())

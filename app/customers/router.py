@@ -1,0 +1,100 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from app.auth import Reader, Writer
+from app.customers import service
+from app.customers.schemas import CustomerFilters, CustomerRead, CustomerWrite
+from app.db import SessionDep
+from app.deps import NowDep
+from app.errors import responses
+from app.pagination import PageDep, encode_cursor
+from app.schemas import ID_PATTERN, Page
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The tenant's own id.")]
+PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            media: {
+                "schema": {"$ref": "#/components/schemas/CustomerWrite"},
+                "example": {"stage": "negotiation", "preferences": {"paused_until": None}},
+            }
+            for media in ("application/merge-patch+json", "application/json")
+        },
+    }
+}
+
+
+@router.put(
+    "/{customer_id}",
+    summary="Create or replace a customer profile",
+    responses={201: {"model": CustomerRead, "description": "Created"}, **responses(401, 403, 422)},
+)
+async def put_customer(
+    customer_id: CustomerId,
+    profile: CustomerWrite,
+    session: SessionDep,
+    principal: Writer,
+    now: NowDep,
+    response: Response,
+) -> CustomerRead:
+    """Create the profile (201) or replace it whole (200)."""
+    customer, created = await service.put_customer(
+        session, principal.tenant_id, customer_id, profile, now
+    )
+    response.status_code = 201 if created else 200
+    return customer
+
+
+@router.patch(
+    "/{customer_id}",
+    summary="Merge-patch a customer profile",
+    openapi_extra=PATCH_BODY,
+    responses=responses(401, 403, 404, 415, 422),
+)
+async def patch_customer(
+    customer_id: CustomerId,
+    session: SessionDep,
+    principal: Writer,
+    now: NowDep,
+    patch: Annotated[Any, Body(media_type="application/merge-patch+json")] = None,
+) -> CustomerRead:
+    """Merge fields into the profile (RFC 7396: null removes a field)."""
+    return await service.patch_customer(session, principal.tenant_id, customer_id, patch, now)
+
+
+@router.get(
+    "/{customer_id}", summary="Read a customer profile", responses=responses(401, 403, 404, 422)
+)
+async def get_customer(
+    customer_id: CustomerId, session: SessionDep, principal: Reader
+) -> CustomerRead:
+    """One customer's profile."""
+    return await service.get_customer(session, principal.tenant_id, customer_id)
+
+
+@router.get("", summary="List customers", responses=responses(401, 403, 422))
+async def list_customers(
+    filters: Annotated[CustomerFilters, Query()],
+    page: PageDep,
+    session: SessionDep,
+    principal: Reader,
+) -> Page[CustomerRead]:
+    """Customers ordered by id, filtered by segment, stage, owner or team."""
+    after = page.after(1)
+    items = await service.list_customers(
+        session,
+        principal.tenant_id,
+        filters,
+        after=str(after[0]) if after else None,
+        limit=page.limit + 1,
+    )
+    return page_of(items[: page.limit], more=len(items) > page.limit)
+
+
+def page_of(items: list[CustomerRead], *, more: bool) -> Page[CustomerRead]:
+    cursor = encode_cursor([items[-1].customer_id]) if more and items else None
+    return Page[CustomerRead](items=items, next_cursor=cursor)

@@ -1,0 +1,133 @@
+"""Customer profiles: create or replace, merge-patch, read, list."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.customers import repository
+from app.customers.schemas import CustomerFilters, CustomerRead, CustomerWrite
+from app.errors import Invalid, NotFound, validation_items
+from app.frequency import service as frequency
+
+
+class CustomerNotFound(NotFound):
+    def __init__(self, customer_id: str) -> None:
+        super().__init__(f"No customer {customer_id!r}.")
+
+
+def to_read(row: RowMapping) -> CustomerRead:
+    return CustomerRead.model_validate(
+        {
+            **row,
+            "owner": {"rep_id": row["owner_rep"], "team": row["owner_team"]},
+            "preferences": {
+                "opted_out_channels": [],
+                "paused_until": None,
+                "preferred_channels": [],
+                "max_contacts_per_30d": None,
+                "quiet_hours": None,
+                **row["preferences"],
+            },
+        }
+    )
+
+
+def to_columns(profile: CustomerWrite) -> dict[str, Any]:
+    data = profile.model_dump(mode="json", exclude={"customer_id", "owner"})
+    return {**data, "owner_rep": profile.owner.rep_id, "owner_team": profile.owner.team}
+
+
+def to_document(row: RowMapping) -> dict[str, Any]:
+    """The writable part of a stored profile, as a client would PUT it."""
+    return to_read(row).model_dump(
+        mode="json", exclude={"customer_id", "created_at", "updated_at", "stage_entered_at"}
+    )
+
+
+def check_path_id(profile: CustomerWrite, customer_id: str) -> None:
+    if profile.customer_id is not None and profile.customer_id != customer_id:
+        raise Invalid.at(["body", "customer_id"], "must match the customer_id in the path")
+
+
+async def put_customer(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    customer_id: str,
+    profile: CustomerWrite,
+    now: datetime,
+) -> tuple[CustomerRead, bool]:
+    check_path_id(profile, customer_id)
+    row, created = await repository.put(session, tenant_id, customer_id, to_columns(profile), now)
+    await frequency.refresh_schedules(session, tenant_id, [customer_id], now)
+    await session.commit()
+    return to_read(row), created
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def validate_patched(document: dict[str, Any]) -> CustomerWrite:
+    try:
+        return CustomerWrite.model_validate(document)
+    except ValidationError as exc:
+        items = validation_items([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()])
+        raise Invalid("The patched profile is not valid; see errors.", errors=items) from None
+
+
+async def patch_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, patch: Any, now: datetime
+) -> CustomerRead:
+    if not isinstance(patch, dict):
+        raise Invalid.at(["body"], "a merge patch must be a JSON object")
+    row = await repository.get(session, tenant_id, customer_id, for_update=True)
+    if row is None:
+        raise CustomerNotFound(customer_id)
+    profile = validate_patched(merge_patch(to_document(row), patch))
+    check_path_id(profile, customer_id)
+    stage_moved = profile.stage != row["stage"]
+    row = await repository.update_fields(
+        session,
+        tenant_id,
+        customer_id,
+        to_columns(profile),
+        stage_entered_at=now if stage_moved else None,
+        now=now,
+    )
+    await frequency.refresh_schedules(session, tenant_id, [customer_id], now)
+    await session.commit()
+    return to_read(row)
+
+
+async def get_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str
+) -> CustomerRead:
+    row = await repository.get(session, tenant_id, customer_id)
+    if row is None:
+        raise CustomerNotFound(customer_id)
+    return to_read(row)
+
+
+async def list_customers(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    filters: CustomerFilters,
+    *,
+    after: str | None,
+    limit: int,
+) -> list[CustomerRead]:
+    rows = await repository.list_page(session, tenant_id, filters, after=after, limit=limit)
+    return [to_read(row) for row in rows]

@@ -1,0 +1,202 @@
+"""One error tree, rendered as RFC 9457 problem details by one set of handlers."""
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("touchbase.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Payload too large",
+    415: "Unsupported media type",
+    422: "Validation failed",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class ErrorItem(BaseModel):
+    loc: list[str | int]
+    msg: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem document."""
+
+    type: str
+    title: str
+    status: int
+    detail: str | None
+    errors: list[ErrorItem]
+
+
+class AppError(Exception):
+    status_code = 500
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str, *, errors: Sequence[ErrorItem] = (), **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.extra = extra
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(AppError):
+    status_code = 403
+
+
+class NotFound(AppError):
+    status_code = 404
+
+
+class Conflict(AppError):
+    status_code = 409
+
+
+class Invalid(AppError):
+    status_code = 422
+
+    @classmethod
+    def at(cls, loc: Sequence[str | int], msg: str) -> "Invalid":
+        return cls(msg, errors=[ErrorItem(loc=list(loc), msg=msg)])
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+
+
+class Unavailable(AppError):
+    status_code = 503
+
+
+def problem_response(
+    status: int,
+    detail: str | None,
+    errors: Sequence[ErrorItem] = (),
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    body = Problem(
+        type="about:blank",
+        title=TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        errors=list(errors),
+    ).model_dump()
+    body.update(extra)
+    return Response(orjson.dumps(body), status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _loc(raw: Sequence[Any]) -> list[str | int]:
+    return [part if isinstance(part, int) else str(part) for part in raw]
+
+
+def validation_items(errors: Sequence[Any]) -> list[ErrorItem]:
+    """Pydantic's error list in the contract's ``{"loc", "msg"}`` shape."""
+    return [ErrorItem(loc=_loc(err["loc"]), msg=err["msg"]) for err in errors]
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, OSError | TimeoutError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa_exc.OperationalError | sa_exc.InterfaceError
+        )
+    return False
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(exc.status_code, exc.detail, exc.errors, exc.headers, **exc.extra)
+
+
+# What FastAPI raises when a body is not UTF-8 or is nested too deeply for the JSON parser.
+BODY_UNPARSABLE = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == BODY_UNPARSABLE:
+        return await _unparsable_body(request)
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+async def _unparsable_body(request: Request) -> Response:
+    """401/403 first, as for every other body; then 422 like any other body that is not JSON."""
+    from app import auth  # imported here: auth raises this module's errors
+
+    try:
+        await auth.check_before_body(request)
+    except AppError as denied:
+        return problem_response(denied.status_code, denied.detail, headers=denied.headers)
+    item = ErrorItem(loc=["body"], msg="must be JSON in UTF-8, nested at most a few hundred deep")
+    return problem_response(422, "The request is not valid; see errors.", [item])
+
+
+# serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts)
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
+
+
+def _sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE PostgreSQL answered with (asyncpg's errors reach us only as DBAPIError)."""
+    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) else ""
+
+
+def unexpected_error_response(exc: Exception, retry_after: int) -> Response:
+    """The answer to an exception no handler took: 503 when the database is away, else 500."""
+    if is_database_unavailable(exc):
+        log.warning("database unavailable: %s", exc)
+        detail = "The database is unreachable; retry later."
+        return problem_response(503, detail, headers={"Retry-After": str(retry_after)})
+    sqlstate = _sqlstate(exc)
+    if isinstance(exc, sa_exc.DataError) or sqlstate.startswith("22"):
+        # A value PostgreSQL refuses that validation let through: the client's fault, not ours.
+        log.warning("value refused by the database: %s", exc)
+        return problem_response(422, "A value was refused by the database.")
+    if sqlstate in TRANSIENT_SQLSTATES:
+        # A deadlock, serialisation failure or statement timeout: retrying may well succeed.
+        log.warning("transient database failure: %s", exc)
+        detail = "The database could not finish this request now; retry later."
+        return problem_response(503, detail, headers={"Retry-After": str(retry_after)})
+    log.exception("unhandled error")
+    return problem_response(500, "Internal server error.")
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the problem documents a route may return."""
+    return {
+        status: {
+            "description": TITLES.get(status, "Error"),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }

@@ -1,0 +1,71 @@
+"""Assemble the engine's Activity for many customers from a few set-based queries."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import cadence
+from app.frequency import repository
+
+SIGNAL_LOOKBACK_DAYS = 366
+
+
+async def load(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    ids: Sequence[str],
+    as_of: datetime,
+    windows: Iterable[int],
+    signal_days: int = SIGNAL_LOOKBACK_DAYS,
+    extra_days: Iterable[date] = (),
+) -> dict[str, cadence.Activity]:
+    """Each customer's activity up to ``as_of``, exact on the days the windows start or end;
+    unsubscribes and complaints of the last ``signal_days`` (a complaint pause may be long)."""
+    windows = sorted(set(windows))
+    exact = cadence.days_to_read(windows, as_of) | frozenset(extra_days)
+    first_day = (as_of - timedelta(days=max(windows))).date()
+    lasts = await repository.last_contacts(session, tenant_id, ids, as_of)
+    buckets = await repository.day_counts_between(session, tenant_id, ids, first_day, as_of.date())
+    events = await repository.exact_contacts(session, tenant_id, ids, sorted(exact), as_of)
+    signal_rows = await repository.signals(session, tenant_id, ids, as_of, signal_days)
+
+    days_of: dict[str, list[cadence.DayCount]] = defaultdict(list)
+    for row in buckets:
+        days_of[row["customer_id"]].append(
+            cadence.DayCount(**{k: v for k, v in row.items() if k != "customer_id"})
+        )
+    events_of: dict[str, list[cadence.ContactEvent]] = defaultdict(list)
+    for row in events:
+        events_of[row["customer_id"]].append(
+            cadence.ContactEvent(
+                at=row["occurred_at"],
+                channel=row["channel"],
+                outbound=row["direction"] == "outbound",
+                automated=row["automated"],
+                depth=row["depth"],
+                engaged=row["engaged"],
+            )
+        )
+    signals_of: dict[str, list[cadence.Signal]] = defaultdict(list)
+    for row in signal_rows:
+        signals_of[row["customer_id"]].append(
+            cadence.Signal(row["occurred_at"], cadence.SignalKind(row["outcome"]), row["channel"])
+        )
+    return {
+        row["customer_id"]: cadence.Activity(
+            last_contact_at=max(
+                (t for t in (row["last_outbound_at"], row["last_inbound_at"]) if t), default=None
+            ),
+            last_outbound_at=row["last_outbound_at"],
+            last_inbound_at=row["last_inbound_at"],
+            last_response_channel=row["last_response_channel"],
+            days=tuple(days_of[row["customer_id"]]),
+            exact_days=exact,
+            events=tuple(events_of[row["customer_id"]]),
+            signals=tuple(signals_of[row["customer_id"]]),
+        )
+        for row in lasts
+    }

@@ -1,0 +1,73 @@
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import DateTime, ForeignKeyConstraint, Index, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+CUSTOMER_FK = ForeignKeyConstraint(
+    ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.customer_id"]
+)
+
+
+class CustomerDayCount(Base):
+    """Contacts of one customer on one UTC day and channel: windows read these, not history."""
+
+    __tablename__ = "customer_day_counts"
+    __table_args__ = (CUSTOMER_FK,)
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    outbound: Mapped[int] = mapped_column(server_default="0")
+    outbound_automated: Mapped[int] = mapped_column(server_default="0")
+    inbound: Mapped[int] = mapped_column(server_default="0")
+    light: Mapped[int] = mapped_column(server_default="0")
+    value: Mapped[int] = mapped_column(server_default="0")
+    deep: Mapped[int] = mapped_column(server_default="0")
+    engaged: Mapped[int] = mapped_column(server_default="0")
+
+
+class CustomerSchedule(Base):
+    """The engine's verdict for a customer, kept so queues and lists are index scans.
+
+    Valid until ``recheck_at``; before then only time crossing ``due_at`` or ``overdue_at``
+    changes the status, which SQL compares with now.
+    """
+
+    __tablename__ = "customer_schedules"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.customer_id"],
+            ondelete="CASCADE",
+        ),
+        Index(
+            "ix_customer_schedules_rep_queue",
+            "tenant_id", "owner_rep", text("weight DESC"), "due_at", "customer_id",
+        ),
+        Index(
+            "ix_customer_schedules_team_queue",
+            "tenant_id", "owner_team", text("weight DESC"), "due_at", "customer_id",
+        ),
+        Index("ix_customer_schedules_recheck", "tenant_id", "recheck_at"),
+    )  # fmt: skip
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    policy_version: Mapped[int]
+    rule: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    never_contacted: Mapped[bool]
+    suppressed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    over_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recheck_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    weight: Mapped[float]
+    owner_rep: Mapped[str | None] = mapped_column(Text)
+    owner_team: Mapped[str | None] = mapped_column(Text)
+    segment: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(Text)
+    refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

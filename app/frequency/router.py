@@ -1,0 +1,149 @@
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from pydantic import AfterValidator
+
+from app.auth import Reader
+from app.db import SessionDep
+from app.deps import NowDep
+from app.errors import Invalid, responses
+from app.frequency import service
+from app.frequency.repository import Scope
+from app.frequency.schemas import NextFollowUpRead, ScheduleItem, StatusCode, StatusRead
+from app.pagination import PageDep, encode_cursor
+from app.schemas import ID_PATTERN, ExternalId, Instant, Page, Slug
+
+router = APIRouter(prefix="/v1", tags=["frequency"])
+
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN)]
+# Windows, pauses and lookbacks reach up to ten years before ``as_of``; Python's calendar
+# starts at year 1, so earlier instants than this cannot be judged (422, not 500).
+EARLIEST_AS_OF = datetime(100, 1, 1, tzinfo=UTC)
+
+
+def _judgeable(value: datetime) -> datetime:
+    if value < EARLIEST_AS_OF:
+        raise ValueError("must be 0100-01-01T00:00:00Z or later")
+    return value
+
+
+AsOf = Annotated[
+    Annotated[Instant, AfterValidator(_judgeable)] | None,
+    Query(description="Any instant, past or future, from the year 100 on; default now."),
+]
+
+
+@router.get(
+    "/customers/{customer_id}/status",
+    summary="A customer's frequency status",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_status(
+    customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
+) -> StatusRead:
+    """Over, under or on track, and why: the active policy and profile applied to the touches
+    up to `as_of`."""
+    return await service.customer_status(session, principal.tenant_id, customer_id, as_of or now)
+
+
+@router.get(
+    "/customers/{customer_id}/next-follow-up",
+    summary="A customer's next follow-up",
+    responses=responses(401, 403, 404, 422),
+)
+async def get_next_follow_up(
+    customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
+) -> NextFollowUpRead:
+    """When, how and why to contact the customer next."""
+    status = await service.customer_status(session, principal.tenant_id, customer_id, as_of or now)
+    return status.next_follow_up
+
+
+def _item(row: Any) -> ScheduleItem:
+    return ScheduleItem.model_validate(
+        {**row, "owner": {"rep_id": row["owner_rep"], "team": row["owner_team"]}}
+    )
+
+
+@router.get(
+    "/follow-ups", summary="A rep's or team's work queue", responses=responses(401, 403, 422)
+)
+async def list_follow_ups(
+    session: SessionDep,
+    principal: Reader,
+    now: NowDep,
+    page: PageDep,
+    owner_rep: Annotated[ExternalId | None, Query()] = None,
+    team: Annotated[Slug | None, Query()] = None,
+    status: Annotated[Literal["due", "overdue"] | None, Query()] = None,
+    due_before: Annotated[Instant | None, Query()] = None,
+) -> Page[ScheduleItem]:
+    """Customers due (or due before `due_before`), suppressed ones left out: overdue first,
+    then by segment weight, then by due time."""
+    if owner_rep is None and team is None:
+        raise Invalid.at(["query", "owner_rep"], "one of owner_rep or team is required")
+    as_of, after = _queue_cursor(page.after(5), now)
+    rows = await service.follow_ups(
+        session, principal.tenant_id, Scope(owner_rep=owner_rep, team=team), now=now,
+        as_of=as_of, due_before=due_before, status=status, after=after, limit=page.limit + 1,
+    )  # fmt: skip
+    items = [_item(row) for row in rows[: page.limit]]
+    cursor = None
+    if len(rows) > page.limit:
+        last = rows[page.limit - 1]
+        key = [
+            as_of.isoformat(),
+            int(bool(last["late"])),  # cursors carry no booleans (see decode_cursor)
+            last["weight"],
+            last["due_at"].isoformat(),
+            last["customer_id"],
+        ]
+        cursor = encode_cursor(key)
+    return Page[ScheduleItem](items=items, next_cursor=cursor)
+
+
+def _queue_cursor(
+    key: list[Any] | None, now: datetime
+) -> tuple[datetime, tuple[bool, float, datetime, str] | None]:
+    """A queue pages at the instant its first page was read, so its order holds still (never
+    later than now: a cursor is the client's to forge)."""
+    if key is None:
+        return now, None
+    try:
+        as_of, late, weight, due_at, customer_id = key
+        pinned, due = datetime.fromisoformat(as_of), datetime.fromisoformat(due_at)
+        if pinned.tzinfo is None or due.tzinfo is None:
+            raise ValueError("naive")
+        return min(pinned, now), (bool(late), float(weight), due, str(customer_id))
+    except (TypeError, ValueError, OverflowError):
+        raise Invalid.at(["query", "cursor"], "cursor is not one this service issued") from None
+
+
+@router.get(
+    "/statuses", summary="Customers by frequency status", responses=responses(401, 403, 422)
+)
+async def list_statuses(
+    session: SessionDep,
+    principal: Reader,
+    now: NowDep,
+    page: PageDep,
+    status: Annotated[StatusCode | None, Query()] = None,
+    segment: Annotated[Slug | None, Query()] = None,
+    stage: Annotated[Slug | None, Query()] = None,
+    team: Annotated[Slug | None, Query()] = None,
+    owner_rep: Annotated[ExternalId | None, Query()] = None,
+) -> Page[ScheduleItem]:
+    """Every customer's status now, filtered, ordered by customer id."""
+    after = page.after(1)
+    scope = Scope(owner_rep=owner_rep, team=team, segment=segment, stage=stage)
+    rows = await service.statuses(
+        session, principal.tenant_id, scope, now=now,
+        status=status.value if status else None, after=str(after[0]) if after else None,
+        limit=page.limit + 1,
+    )  # fmt: skip
+    items = [_item(row) for row in rows[: page.limit]]
+    more = len(rows) > page.limit
+    return Page[ScheduleItem](
+        items=items, next_cursor=encode_cursor([items[-1].customer_id]) if more else None
+    )

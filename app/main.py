@@ -1,0 +1,103 @@
+"""The application factory."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+
+from app import auth, embedded, errors
+from app import logging as app_logging
+from app.api import ROUTERS
+from app.clock import Clock, SystemClock
+from app.config import Settings, get_settings
+from app.db import make_engine, make_sessionmaker
+from app.idempotency.middleware import IdempotencyMiddleware
+from app.middleware import RequestContextMiddleware
+from app.migrations import head_revision
+
+DESCRIPTION = """Touchbase knows how often every customer is touched, across channels and teams.
+
+Every `/v1` call needs `Authorization: Bearer <api key>`, except webhooks, which are signed.
+Errors are RFC 9457 problem documents (`application/problem+json`)."""
+
+
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Touchbase",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        generate_unique_id_function=_operation_id,
+        strict_content_type=False,  # keys, not cookies, authenticate: no CSRF to guard against
+    )
+    app.state.settings = settings
+    app.state.clock = clock or SystemClock()
+    app.state.head_revision = head_revision()
+    for router in ROUTERS:
+        app.include_router(router)
+    errors.install_handlers(app)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        retry_after=settings.retry_after_seconds,
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app_logging.configure(settings.log_level)
+    engine = make_engine(settings, embedded.database_url(settings))
+    app.state.sessionmaker = make_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """A body that is not even JSON still gets 401/403 first, as for every other body."""
+    assert isinstance(exc, RequestValidationError)
+    if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        try:
+            await auth.check_before_body(request)
+        except errors.AppError as denied:
+            return errors.problem_response(
+                denied.status_code, denied.detail, headers=denied.headers
+            )
+    items = errors.validation_items(exc.errors())
+    return errors.problem_response(422, "The request is not valid; see errors.", items)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = errors.Problem.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        problem_defs = components["schemas"]["Problem"].pop("$defs", {})
+        components["schemas"].update(problem_defs)
+        components["securitySchemes"] = {"ApiKey": {"type": "http", "scheme": "bearer"}}
+        schema["security"] = [{"ApiKey": []}]
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+app = create_app()

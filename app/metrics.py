@@ -1,0 +1,29 @@
+"""Prometheus metrics: requests by route and status, touches by channel and kind."""
+
+from prometheus_client import Counter, Histogram
+
+from app.touches.schemas import WELL_KNOWN_CHANNELS
+
+REQUESTS = Counter(
+    "touchbase_http_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "touchbase_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+TOUCHES = Counter(
+    "touchbase_touches_ingested_total", "Touches stored (duplicates excluded).", ["channel", "kind"]
+)
+_KNOWN = frozenset(WELL_KNOWN_CHANNELS)
+
+
+def record_touch(channel: str, kind: str) -> None:
+    # Any slug is a valid channel; folding the unknown ones keeps the label set bounded.
+    TOUCHES.labels("custom" if channel not in _KNOWN else channel, kind).inc()
+
+
+def record_request(method: str, route: str, status: int, seconds: float) -> None:
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(seconds)

@@ -1,0 +1,23 @@
+"""Every table's model, imported in one place for Alembic."""
+
+from app.customers.models import Customer
+from app.db import Base
+from app.frequency.models import CustomerDayCount, CustomerSchedule
+from app.idempotency.models import IdempotencyRecord
+from app.policies.models import PolicyVersion
+from app.tenants.models import ApiKey, Tenant
+from app.touches.models import Touch
+from app.webhooks.models import Source
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Customer",
+    "CustomerDayCount",
+    "CustomerSchedule",
+    "IdempotencyRecord",
+    "PolicyVersion",
+    "Source",
+    "Tenant",
+    "Touch",
+]

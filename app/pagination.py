@@ -1,0 +1,54 @@
+"""Opaque cursors and the ``limit``/``cursor`` query parameters every list takes."""
+
+import base64
+import binascii
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Query
+
+from app.errors import Invalid
+from app.schemas import check_json_value
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[Any]:
+    try:
+        key = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        key = None
+    if not isinstance(key, list) or len(key) != arity or not all(map(_storable, key)):
+        raise Invalid.at(["query", "cursor"], "cursor is not one this service issued")
+    return key
+
+
+def _storable(part: Any) -> bool:
+    """A cursor part PostgreSQL can compare with: a forged one must not reach the database."""
+    if not isinstance(part, str | int | float) or isinstance(part, bool):
+        return False
+    try:
+        check_json_value(part)
+    except ValueError:
+        return False
+    return True
+
+
+class PageParams:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+        cursor: Annotated[
+            str | None, Query(max_length=1024, description="`next_cursor` of the previous page.")
+        ] = None,
+    ) -> None:
+        self.limit = limit
+        self.cursor = cursor
+
+    def after(self, arity: int) -> list[Any] | None:
+        return None if self.cursor is None else decode_cursor(self.cursor, arity)
+
+
+PageDep = Annotated[PageParams, Depends()]

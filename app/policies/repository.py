@@ -1,0 +1,54 @@
+"""SQL for policy versions."""
+
+import uuid
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import RowMapping, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.policies.models import PolicyVersion
+from app.tenants.models import Tenant
+
+versions = cast(Table, PolicyVersion.__table__)
+
+
+async def active(session: AsyncSession, tenant_id: uuid.UUID) -> RowMapping | None:
+    stmt = (
+        select(versions)
+        .where(versions.c.tenant_id == tenant_id)
+        .order_by(versions.c.version.desc())
+        .limit(1)
+    )
+    row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
+    return row
+
+
+async def add_next(
+    session: AsyncSession, tenant_id: uuid.UUID, document: dict[str, Any], now: datetime
+) -> RowMapping:
+    """Store the document as the next version; the tenant's row lock serialises writers."""
+    await session.execute(select(Tenant.id).where(Tenant.id == tenant_id).with_for_update())
+    latest = await session.scalar(
+        select(func.coalesce(func.max(versions.c.version), 0)).where(
+            versions.c.tenant_id == tenant_id
+        )
+    )
+    stmt = (
+        insert(versions)
+        .values(
+            tenant_id=tenant_id, version=int(latest or 0) + 1, document=document, created_at=now
+        )
+        .returning(*versions.c)
+    )
+    return (await session.execute(stmt)).mappings().one()
+
+
+async def list_page(
+    session: AsyncSession, tenant_id: uuid.UUID, *, below: int | None, limit: int
+) -> list[RowMapping]:
+    stmt = select(versions).where(versions.c.tenant_id == tenant_id)
+    if below is not None:
+        stmt = stmt.where(versions.c.version < below)
+    stmt = stmt.order_by(versions.c.version.desc()).limit(limit)
+    return list((await session.execute(stmt)).mappings())

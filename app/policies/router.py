@@ -1,0 +1,57 @@
+from fastapi import APIRouter, BackgroundTasks, Request
+
+from app.auth import Admin, Reader
+from app.db import SessionDep
+from app.deps import NowDep
+from app.errors import Invalid, responses
+from app.frequency import service as frequency
+from app.pagination import PageDep, encode_cursor
+from app.policies import service
+from app.policies.schemas import PolicyDoc, PolicyRead
+from app.schemas import Page
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+@router.get("", summary="The active cadence policy", responses=responses(401, 403))
+async def get_policy(session: SessionDep, principal: Reader) -> PolicyRead:
+    """The tenant's active policy; the built-in default (version 0) until one is set."""
+    return await service.get_policy(session, principal.tenant_id)
+
+
+@router.put("", summary="Activate a new cadence policy", responses=responses(401, 403, 413, 422))
+async def put_policy(
+    policy: PolicyDoc,
+    session: SessionDep,
+    principal: Admin,
+    now: NowDep,
+    request: Request,
+    background: BackgroundTasks,
+) -> PolicyRead:
+    """Validate the policy and make it the active version; schedules are then recomputed in
+    batches (lists recompute what is still stale before they answer)."""
+    activated = await service.put_policy(session, principal.tenant_id, policy, now)
+    state = request.app.state
+    background.add_task(
+        frequency.recompute_tenant, state.sessionmaker, principal.tenant_id, state.clock
+    )
+    return activated
+
+
+@router.get("/versions", summary="Every policy version", responses=responses(401, 403, 422))
+async def list_policy_versions(
+    session: SessionDep, principal: Reader, page: PageDep
+) -> Page[PolicyRead]:
+    """All versions, newest first; the last is the built-in default (version 0)."""
+    after = page.after(1)
+    if after is not None and not isinstance(after[0], int):
+        raise Invalid.at(["query", "cursor"], "cursor is not one this service issued")
+    below = after[0] if after else None
+    items = await service.list_versions(
+        session, principal.tenant_id, below=below, limit=page.limit + 1
+    )
+    more = len(items) > page.limit
+    items = items[: page.limit]
+    return Page[PolicyRead](
+        items=items, next_cursor=encode_cursor([items[-1].version]) if more else None
+    )

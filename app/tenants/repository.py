@@ -1,0 +1,70 @@
+"""SQL for tenants and API keys."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.tenants.models import ApiKey, Tenant
+
+
+async def ensure_tenant(session: AsyncSession, name: str, now: datetime) -> uuid.UUID:
+    """The tenant's id, creating the tenant if it is new."""
+    stmt = (
+        pg_insert(Tenant)
+        .values(id=uuid.uuid4(), name=name, created_at=now)
+        .on_conflict_do_nothing(index_elements=[Tenant.name])
+    )
+    await session.execute(stmt)
+    tenant_id = await session.scalar(select(Tenant.id).where(Tenant.name == name))
+    assert tenant_id is not None
+    return tenant_id
+
+
+async def find_active_key(
+    session: AsyncSession, tenant_id: uuid.UUID, key_hash: bytes
+) -> ApiKey | None:
+    return await session.scalar(
+        select(ApiKey).where(
+            ApiKey.tenant_id == tenant_id,
+            ApiKey.key_hash == key_hash,
+            ApiKey.revoked_at.is_(None),
+        )
+    )
+
+
+async def add_key(session: AsyncSession, key: ApiKey) -> None:
+    await session.execute(
+        insert(ApiKey).values(
+            tenant_id=key.tenant_id,
+            id=key.id,
+            key_hash=key.key_hash,
+            role=key.role,
+            partner_id=key.partner_id,
+            name=key.name,
+            created_at=key.created_at,
+        )
+    )
+
+
+async def list_keys(
+    session: AsyncSession, tenant_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[ApiKey]:
+    stmt = select(ApiKey).where(ApiKey.tenant_id == tenant_id)
+    if after is not None:
+        stmt = stmt.where(ApiKey.id > after)
+    return list(await session.scalars(stmt.order_by(ApiKey.id).limit(limit)))
+
+
+async def revoke_key(
+    session: AsyncSession, tenant_id: uuid.UUID, key_id: uuid.UUID, now: datetime
+) -> bool:
+    result = await session.execute(
+        update(ApiKey)
+        .where(ApiKey.tenant_id == tenant_id, ApiKey.id == key_id)
+        .values(revoked_at=func.coalesce(ApiKey.revoked_at, now))
+        .returning(ApiKey.id)
+    )
+    return result.first() is not None

@@ -1,0 +1,101 @@
+"""API keys: issuing, resolving a bearer token to a principal, revoking."""
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import NotFound
+from app.tenants import repository
+from app.tenants.models import ApiKey
+from app.tenants.schemas import ApiKeyCreate, ApiKeyCreated, Role
+
+KEY_PREFIX = "tb_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a tenant's API key and its role."""
+
+    tenant_id: uuid.UUID
+    key_id: uuid.UUID
+    role: Role
+    partner_id: str | None
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+def new_key(tenant_id: uuid.UUID) -> str:
+    # The tenant travels in the key so a lookup is scoped by tenant like every other query.
+    return f"{KEY_PREFIX}{tenant_id.hex}_{secrets.token_urlsafe(32)}"
+
+
+def tenant_of_key(key: str) -> uuid.UUID | None:
+    if not key.startswith(KEY_PREFIX):
+        return None
+    tenant_hex, _, secret = key[len(KEY_PREFIX) :].partition("_")
+    try:
+        return uuid.UUID(hex=tenant_hex) if secret else None
+    except ValueError:
+        return None
+
+
+async def authenticate(session: AsyncSession, key: str) -> Principal | None:
+    tenant_id = tenant_of_key(key)
+    if tenant_id is None:
+        return None
+    row = await repository.find_active_key(session, tenant_id, hash_key(key))
+    if row is None:
+        return None
+    return Principal(tenant_id, row.id, Role(row.role), row.partner_id)
+
+
+async def issue_key(
+    session: AsyncSession, tenant_id: uuid.UUID, request: ApiKeyCreate, now: datetime
+) -> ApiKeyCreated:
+    key = new_key(tenant_id)
+    row = ApiKey(
+        tenant_id=tenant_id,
+        id=uuid.uuid4(),
+        key_hash=hash_key(key),
+        role=request.role.value,
+        partner_id=request.partner_id,
+        name=request.name,
+        created_at=now,
+    )
+    await repository.add_key(session, row)
+    await session.commit()
+    return ApiKeyCreated(
+        id=row.id,
+        key=key,
+        role=request.role,
+        partner_id=row.partner_id,
+        name=row.name,
+        created_at=now,
+    )
+
+
+async def create_key_for_tenant_name(
+    session: AsyncSession, tenant_name: str, request: ApiKeyCreate, now: datetime
+) -> ApiKeyCreated:
+    tenant_id = await repository.ensure_tenant(session, tenant_name, now)
+    return await issue_key(session, tenant_id, request, now)
+
+
+async def list_keys(
+    session: AsyncSession, tenant_id: uuid.UUID, *, after: uuid.UUID | None, limit: int
+) -> list[ApiKey]:
+    return await repository.list_keys(session, tenant_id, after=after, limit=limit)
+
+
+async def revoke_key(
+    session: AsyncSession, tenant_id: uuid.UUID, key_id: uuid.UUID, now: datetime
+) -> None:
+    if not await repository.revoke_key(session, tenant_id, key_id, now):
+        raise NotFound("No such API key.")
+    await session.commit()

@@ -1,0 +1,102 @@
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKeyConstraint,
+    Index,
+    Numeric,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+RESPONSE_CONDITION = (
+    "(kind = 'contact' AND direction = 'inbound') OR (kind = 'engagement' AND outcome IN"
+    " ('opened', 'clicked', 'replied', 'meeting_booked', 'converted'))"
+)
+SIGNAL_CONDITION = "kind = 'engagement' AND outcome IN ('unsubscribed', 'complained')"
+
+
+class Touch(Base):
+    """Append-only record of every interaction with a customer."""
+
+    __tablename__ = "touches"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.customer_id"]
+        ),
+        # Deduplication is the database's job: concurrent retries store one row.
+        UniqueConstraint("tenant_id", "source", "external_id"),
+        CheckConstraint("kind IN ('contact', 'engagement', 'purchase')", name="kind"),
+        CheckConstraint("direction IN ('outbound', 'inbound')", name="direction"),
+        CheckConstraint(
+            "category IS NULL OR category IN ('marketing', 'sales', 'service', 'partner')",
+            name="category",
+        ),
+        CheckConstraint("depth IS NULL OR depth IN ('light', 'value', 'deep')", name="depth"),
+        CheckConstraint("amount IS NULL OR amount >= 0", name="amount"),
+        Index(
+            "ix_touches_customer_history",
+            "tenant_id", "customer_id", text("occurred_at DESC"), text("id DESC"),
+        ),
+        Index(
+            "ix_touches_engagement_ref",
+            "tenant_id", "source", "ref_external_id",
+            postgresql_where=text("ref_external_id IS NOT NULL"),
+        ),
+        # "The last contact at or before an instant" is one index probe, whatever the history.
+        Index(
+            "ix_touches_last_outbound",
+            "tenant_id", "customer_id", text("occurred_at DESC"),
+            postgresql_where=text("kind = 'contact' AND direction = 'outbound'"),
+        ),
+        Index(
+            "ix_touches_last_inbound",
+            "tenant_id", "customer_id", text("occurred_at DESC"),
+            postgresql_where=text("kind = 'contact' AND direction = 'inbound'"),
+        ),
+        Index(
+            "ix_touches_responses",
+            "tenant_id", "customer_id", text("occurred_at DESC"),
+            postgresql_include=["channel"],
+            postgresql_where=text(RESPONSE_CONDITION),
+        ),
+        Index(
+            "ix_touches_signals",
+            "tenant_id", "customer_id", text("occurred_at DESC"),
+            postgresql_include=["outcome", "channel"],
+            postgresql_where=text(SIGNAL_CONDITION),
+        ),
+    )  # fmt: skip
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    actor_rep_id: Mapped[str | None] = mapped_column(Text)
+    actor_team: Mapped[str | None] = mapped_column(Text)
+    actor_partner_id: Mapped[str | None] = mapped_column(Text)
+    automated: Mapped[bool]
+    depth: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(20, 4))
+    source: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    ref_external_id: Mapped[str | None] = mapped_column(Text)
+    campaign_id: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A contact some opened or clicked engagement points at (open rates read this).
+    engaged: Mapped[bool] = mapped_column(server_default=text("false"))

@@ -1,0 +1,159 @@
+"""SQL for touches: set-based inserts that let the unique key deduplicate, and history reads."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import RowMapping, Table, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.touches.models import Touch
+
+touches = cast(Table, Touch.__table__)
+
+# Column name and the array type it travels in; one statement carries a whole batch.
+INSERT_COLUMNS = (
+    ("id", "uuid"), ("customer_id", "text"), ("channel", "text"),
+    ("occurred_at", "timestamptz"), ("kind", "text"), ("direction", "text"),
+    ("outcome", "text"), ("category", "text"), ("actor_rep_id", "text"),
+    ("actor_team", "text"), ("actor_partner_id", "text"), ("automated", "boolean"),
+    ("depth", "text"), ("amount", "numeric"), ("source", "text"), ("external_id", "text"),
+    ("ref_external_id", "text"), ("campaign_id", "text"), ("metadata", "jsonb"),
+    ("received_at", "timestamptz"),
+)  # fmt: skip
+
+
+def _insert_sql() -> str:
+    names = ", ".join(name for name, _ in INSERT_COLUMNS)
+    arrays = ", ".join(
+        f"CAST(:{name} AS {'text' if kind == 'jsonb' else kind}[])" for name, kind in INSERT_COLUMNS
+    )
+    selected = ", ".join(
+        f"u.{name}::jsonb" if kind == "jsonb" else f"u.{name}" for name, kind in INSERT_COLUMNS
+    )
+    # Inserted in key order: concurrent batches then take the unique index's locks in one
+    # order, so one waits for the other instead of both deadlocking.
+    return (
+        f"INSERT INTO touches (tenant_id, {names}) "
+        f"SELECT CAST(:tenant_id AS uuid), {selected} FROM unnest({arrays}) AS u({names}) "
+        "ORDER BY u.source, u.external_id "
+        "ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING id"
+    )
+
+
+INSERT_TOUCHES = text(_insert_sql())
+
+
+async def insert_new(
+    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
+) -> set[uuid.UUID]:
+    """Insert the rows whose (source, external_id) is new; the ids of those inserted."""
+    params: dict[str, Any] = {"tenant_id": tenant_id}
+    for name, kind in INSERT_COLUMNS:
+        values = [row[name] for row in rows]
+        params[name] = [orjson.dumps(v).decode() for v in values] if kind == "jsonb" else values
+    result = await session.execute(INSERT_TOUCHES, params)
+    return {row[0] for row in result}
+
+
+async def find_by_keys(
+    session: AsyncSession, tenant_id: uuid.UUID, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], RowMapping]:
+    if not keys:
+        return {}
+    stmt = select(touches).where(
+        touches.c.tenant_id == tenant_id,
+        tuple_(touches.c.source, touches.c.external_id).in_(list(keys)),
+    )
+    rows = (await session.execute(stmt)).mappings()
+    return {(row["source"], row["external_id"]): row for row in rows}
+
+
+async def get(
+    session: AsyncSession, tenant_id: uuid.UUID, touch_id: uuid.UUID
+) -> RowMapping | None:
+    stmt = select(touches).where(touches.c.tenant_id == tenant_id, touches.c.id == touch_id)
+    return (await session.execute(stmt)).mappings().one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    customer_id: str
+    occurred_from: datetime | None = None
+    occurred_to: datetime | None = None
+    channel: str | None = None
+    kind: str | None = None
+
+
+async def history_page(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    query: HistoryQuery,
+    *,
+    before: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[RowMapping]:
+    """A customer's touches, newest first, walking the history index."""
+    stmt = select(touches).where(
+        touches.c.tenant_id == tenant_id, touches.c.customer_id == query.customer_id
+    )
+    if query.occurred_from is not None:
+        stmt = stmt.where(touches.c.occurred_at >= query.occurred_from)
+    if query.occurred_to is not None:
+        stmt = stmt.where(touches.c.occurred_at <= query.occurred_to)
+    if query.channel is not None:
+        stmt = stmt.where(touches.c.channel == query.channel)
+    if query.kind is not None:
+        stmt = stmt.where(touches.c.kind == query.kind)
+    if before is not None:
+        stmt = stmt.where(tuple_(touches.c.occurred_at, touches.c.id) < before)
+    stmt = stmt.order_by(touches.c.occurred_at.desc(), touches.c.id.desc()).limit(limit)
+    return list((await session.execute(stmt)).mappings())
+
+
+# Rows are locked in external_id order first, so concurrent deliveries cannot deadlock.
+MERGE_CONTACTS = text(
+    "WITH u AS (SELECT * FROM unnest(CAST(:external_ids AS text[]),"
+    " CAST(:occurred_at AS timestamptz[]), CAST(:delivered AS boolean[]))"
+    " AS u(external_id, occurred_at, delivered)), "
+    "locked AS (SELECT t.id, t.occurred_at AS old_at, u.occurred_at, u.delivered FROM touches t"
+    " JOIN u ON t.external_id = u.external_id"
+    " WHERE t.tenant_id = CAST(:tenant_id AS uuid) AND t.source = :source AND t.kind = 'contact'"
+    " ORDER BY t.external_id FOR UPDATE OF t) "
+    "UPDATE touches AS t SET occurred_at = LEAST(t.occurred_at, l.occurred_at),"
+    " outcome = CASE WHEN l.delivered THEN 'delivered' ELSE t.outcome END "
+    "FROM locked l WHERE t.tenant_id = CAST(:tenant_id AS uuid) AND t.id = l.id"
+    " AND (t.occurred_at > l.occurred_at"
+    " OR (l.delivered AND t.outcome IS DISTINCT FROM 'delivered'))"
+    " RETURNING t.customer_id, l.old_at, t.occurred_at, t.channel, t.direction, t.automated,"
+    " t.depth, t.engaged"
+)
+
+
+async def merge_contacts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    source: str,
+    contacts: Sequence[tuple[str, datetime, bool]],
+) -> list[RowMapping]:
+    """Fold later news into stored contacts, by (external_id, occurred_at, delivered).
+
+    A contact moves earlier when an event of it is older than what is stored, and takes the
+    outcome `delivered` once delivered; other contacts are left untouched (not even rewritten).
+    Returns the contacts that moved in time, with their old instant as ``old_at``.
+    """
+    if not contacts:
+        return []
+    ordered = sorted(contacts)
+    params = {
+        "tenant_id": tenant_id,
+        "source": source,
+        "external_ids": [c[0] for c in ordered],
+        "occurred_at": [c[1] for c in ordered],
+        "delivered": [c[2] for c in ordered],
+    }
+    result = (await session.execute(MERGE_CONTACTS, params)).mappings()
+    return [row for row in result if row["old_at"] != row["occurred_at"]]

@@ -1,0 +1,119 @@
+"""Builders shared by the cadence engine's unit tests: plain data, UTC unless said otherwise."""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from app.cadence import (
+    Activity,
+    ContactEvent,
+    DayCount,
+    Match,
+    Policy,
+    Profile,
+    Reservation,
+    Rule,
+    Signal,
+)
+
+CREATED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+def local(tz: str, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    """A local wall-clock time, as the UTC instant the engine compares."""
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(tz)).astimezone(UTC)
+
+
+def hm(text: str) -> time:
+    return time.fromisoformat(text)
+
+
+def out(at: datetime, channel: str = "email", **kw: Any) -> ContactEvent:
+    return ContactEvent(at=at, channel=channel, outbound=True, **kw)
+
+
+def inb(at: datetime, channel: str = "phone", **kw: Any) -> ContactEvent:
+    return ContactEvent(at=at, channel=channel, outbound=False, **kw)
+
+
+def utc_day(at: datetime) -> date:
+    return at.astimezone(UTC).date()
+
+
+def activity_from(
+    events: Iterable[ContactEvent],
+    signals: Sequence[Signal] = (),
+    reservations: Sequence[Reservation] = (),
+    last_response_channel: str | None = None,
+) -> Activity:
+    """Every contact given exactly, every day it falls on marked exact."""
+    contacts = sorted(events, key=lambda e: e.at)
+    outbound = [e.at for e in contacts if e.outbound]
+    inbound = [e.at for e in contacts if not e.outbound]
+    return Activity(
+        last_contact_at=contacts[-1].at if contacts else None,
+        last_outbound_at=max(outbound, default=None),
+        last_inbound_at=max(inbound, default=None),
+        last_response_channel=last_response_channel,
+        events=tuple(contacts),
+        exact_days=frozenset(utc_day(e.at) for e in contacts),
+        signals=tuple(signals),
+        reservations=tuple(reservations),
+    )
+
+
+def day_counts(events: Iterable[ContactEvent]) -> tuple[DayCount, ...]:
+    """Per UTC day, per channel counts of the given contacts, as the store keeps them."""
+    tallies: dict[tuple[date, str], dict[str, int]] = {}
+    for e in events:
+        tally = tallies.setdefault((utc_day(e.at), e.channel), {})
+        keys = ["outbound" if e.outbound else "inbound"]
+        keys += ["outbound_automated"] if e.outbound and e.automated else []
+        keys += [e.depth] if e.depth else []
+        keys += ["engaged"] if e.outbound and e.engaged else []
+        for key in keys:
+            tally[key] = tally.get(key, 0) + 1
+    return tuple(
+        DayCount(day=day, channel=channel, **tally)
+        for (day, channel), tally in sorted(tallies.items())
+    )
+
+
+def bucketed(exact: Activity, exact_days: Iterable[date]) -> Activity:
+    """The same history with only ``exact_days`` given exactly, the rest as day counts."""
+    keep = frozenset(exact_days)
+    return Activity(
+        last_contact_at=exact.last_contact_at,
+        last_outbound_at=exact.last_outbound_at,
+        last_inbound_at=exact.last_inbound_at,
+        last_response_channel=exact.last_response_channel,
+        days=day_counts(e for e in exact.events if utc_day(e.at) not in keep),
+        exact_days=keep,
+        events=tuple(e for e in exact.events if utc_day(e.at) in keep),
+        signals=exact.signals,
+        reservations=exact.reservations,
+    )
+
+
+def make_profile(**kw: Any) -> Profile:
+    fields: dict[str, Any] = {
+        "customer_id": "c-1",
+        "created_at": CREATED,
+        "stage_entered_at": CREATED,
+    }
+    return Profile(**(fields | kw))
+
+
+def make_rule(name: str = "r", match: Match | None = None, **kw: Any) -> Rule:
+    fields: dict[str, Any] = {"follow_up_days": 7, "overdue_after_days": 10}
+    return Rule(name=name, match=match or Match(), **(fields | kw))
+
+
+def make_policy(*rules: Rule, **kw: Any) -> Policy:
+    """A policy of the given rules (a catch-all by default) and no calendar."""
+    return Policy(rules=rules or (make_rule(),), **kw)
