@@ -2,12 +2,17 @@
 
 from fastapi import APIRouter
 
+from app.audit.router import router as audit
+from app.conflicts.router import router as coordination
 from app.customers.router import router as customers
 from app.frequency.router import router as frequency
+from app.locks.router import router as locks
 from app.ops.router import router as ops
 from app.policies.router import router as policy
 from app.tenants.router import router as api_keys
 from app.touches.router import router as touches
 from app.webhooks.router import router as webhooks
 
-ROUTERS: tuple[APIRouter, ...] = (ops, api_keys, customers, touches, policy, frequency, webhooks)
+ROUTERS: tuple[APIRouter, ...] = (
+    ops, api_keys, customers, touches, policy, frequency, coordination, locks, audit, webhooks,
+)  # fmt: skip

@@ -191,12 +191,24 @@ def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries documenting the problem documents a route may return."""
+# Problem documents the API document describes, by schema name (see app.main._openapi).
+PROBLEM_MODELS: dict[str, type[Problem]] = {"Problem": Problem}
+
+
+def problem_doc(
+    status: int, model: type[Problem] = Problem, description: str | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """An OpenAPI ``responses`` entry for a problem document of the given shape."""
+    PROBLEM_MODELS[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {
         status: {
-            "description": TITLES.get(status, "Error"),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "description": description or TITLES.get(status, "Error"),
+            "content": {PROBLEM_JSON: {"schema": schema}},
         }
-        for status in statuses
     }
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` entries documenting the problem documents a route may return."""
+    return {code: doc for status in statuses for code, doc in problem_doc(status).items()}

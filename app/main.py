@@ -88,12 +88,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
-        components = schema.setdefault("components", {})
-        components.setdefault("schemas", {})["Problem"] = errors.Problem.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-        problem_defs = components["schemas"]["Problem"].pop("$defs", {})
-        components["schemas"].update(problem_defs)
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in errors.PROBLEM_MODELS.items():
+            schemas[name] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(schemas[name].pop("$defs", {}))
+        components = schema["components"]
         components["securitySchemes"] = {"ApiKey": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"ApiKey": []}]
         app.openapi_schema = schema

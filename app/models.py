@@ -1,9 +1,12 @@
 """Every table's model, imported in one place for Alembic."""
 
+from app.audit.models import AuditEvent
+from app.conflicts.models import ContactPlan
 from app.customers.models import Customer
 from app.db import Base
 from app.frequency.models import CustomerDayCount, CustomerSchedule
 from app.idempotency.models import IdempotencyRecord
+from app.locks.models import ContactLock
 from app.policies.models import PolicyVersion
 from app.tenants.models import ApiKey, Tenant
 from app.touches.models import Touch
@@ -11,7 +14,10 @@ from app.webhooks.models import Source
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Base",
+    "ContactLock",
+    "ContactPlan",
     "Customer",
     "CustomerDayCount",
     "CustomerSchedule",

@@ -2,6 +2,8 @@
 
 import base64
 import binascii
+import uuid
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -49,6 +51,23 @@ class PageParams:
 
     def after(self, arity: int) -> list[Any] | None:
         return None if self.cursor is None else decode_cursor(self.cursor, arity)
+
+    def after_instant_and_id(self) -> tuple[datetime, uuid.UUID] | None:
+        """The (instant, id) a newest-first list stopped at."""
+        key = self.after(2)
+        if key is None:
+            return None
+        try:
+            at = datetime.fromisoformat(str(key[0]))
+            if at.tzinfo is None:
+                raise ValueError("a cursor's instant has an offset")
+            return at.astimezone(UTC), uuid.UUID(str(key[1]))
+        except (ValueError, OverflowError):
+            raise Invalid.at(["query", "cursor"], "cursor is not one this service issued") from None
+
+
+def instant_and_id_cursor(at: datetime, item_id: uuid.UUID) -> str:
+    return encode_cursor([at.isoformat(), str(item_id)])
 
 
 PageDep = Annotated[PageParams, Depends()]

@@ -78,6 +78,21 @@ Instant = Annotated[
 ]
 """An RFC 3339 instant with an offset, held in UTC and written with ``Z``."""
 
+# The engine reads up to ten years before the instants it judges and places follow-ups
+# some way after them; Python's calendar spans the years 1 to 9999, so judged instants
+# keep well inside it.
+EARLIEST_JUDGED = datetime(100, 1, 1, tzinfo=UTC)
+LATEST_JUDGED = datetime(9000, 1, 1, tzinfo=UTC)
+
+
+def _judgeable(value: datetime) -> datetime:
+    if not EARLIEST_JUDGED <= value <= LATEST_JUDGED:
+        raise ValueError("must lie between 0100-01-01T00:00:00Z and 9000-01-01T00:00:00Z")
+    return value
+
+
+JudgedInstant = Annotated[Instant, AfterValidator(_judgeable)]
+"""An instant the cadence engine judges at: ``as_of``, a check's ``at``, a plan's time."""
 
 MAX_JSON_DEPTH = 64
 INT_RANGE = (-(2**63), 2**64 - 1)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from app.cadence.types import BusinessDays, HoursRange
+from app.cadence.types import BusinessDays, HoursRange, Policy, Profile
 
 # How far forward to look for a contactable instant before giving up on quiet hours.
 MAX_SLOT_SEARCH_STEPS = 2000
@@ -121,6 +121,17 @@ class Calendar:
             return False
         return in_range(self.local(instant).time().replace(tzinfo=None), self.quiet_hours)
 
+    def day_start(self, day: date) -> datetime:
+        return at_local(day, time(0), self.tz)
+
+    def quiet_end(self, instant: datetime) -> datetime:
+        """When the quiet hours ``instant`` lies in end (it must lie in some)."""
+        assert self.quiet_hours is not None
+        local = self.local(instant)
+        end = self.quiet_hours.end
+        later = local.time().replace(tzinfo=None) >= end
+        return at_local(local.date() + timedelta(days=int(later)), end, self.tz, after=instant)
+
     def next_slot(self, instant: datetime) -> datetime:
         """The first instant at or after ``instant`` on a business day, in contact hours and
         outside the customer's quiet hours (ignored when they leave no time at all)."""
@@ -156,9 +167,7 @@ class Calendar:
             return at_local(next_day, hours.start, self.tz, after=instant)
         quiet = self.quiet_hours
         if mind_quiet and quiet is not None and in_range(wall, quiet):
-            end_day = day if wall < quiet.end else day + timedelta(days=1)
-            end = at_local(end_day, quiet.end, self.tz, after=instant)
-            return max(end, instant + timedelta(minutes=1))
+            return max(self.quiet_end(instant), instant + timedelta(minutes=1))
         return instant
 
 
@@ -173,3 +182,13 @@ def calendar_for(
     """The customer's country names the public holidays, else the policy's country."""
     holiday_country = country or (business_days.holidays_country if business_days else None)
     return Calendar(zone(timezone), business_days, holiday_country, contact_hours, quiet_hours)
+
+
+def customer_calendar(policy: Policy, profile: Profile) -> Calendar:
+    return calendar_for(
+        timezone=profile.timezone or policy.timezone,
+        business_days=policy.business_days,
+        contact_hours=policy.contact_hours,
+        quiet_hours=profile.quiet_hours,
+        country=profile.country,
+    )

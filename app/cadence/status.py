@@ -3,8 +3,9 @@
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from app.cadence.calendar import Calendar, calendar_for
+from app.cadence.calendar import customer_calendar
 from app.cadence.caps import CapUse, cap_use, caps_of, target_state
+from app.cadence.conflicts import channel_denials, common_denials, owner_of
 from app.cadence.fatigue import (
     Condition,
     complaint_pause_end,
@@ -34,16 +35,6 @@ from app.cadence.windows import Counter, Selector, Window, day_start
 
 COUNT_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
 FATIGUE_WINDOWS = (30, 90)
-
-
-def customer_calendar(policy: Policy, profile: Profile) -> Calendar:
-    return calendar_for(
-        timezone=profile.timezone or policy.timezone,
-        business_days=policy.business_days,
-        contact_hours=policy.contact_hours,
-        quiet_hours=profile.quiet_hours,
-        country=profile.country,
-    )
 
 
 def window_days_needed(policy: Policy, profile: Profile, as_of: datetime) -> frozenset[int]:
@@ -77,7 +68,7 @@ def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: dateti
         policy_version=policy.version,
         rule=rule.name,
         status=status,
-        contactable_now=is_contactable(policy, profile, activity, rule, caps, suppressed, as_of),
+        contactable_now=is_contactable(policy, profile, activity, rule, caps, as_of),
         reasons=tuple(_reasons(suppressed, over, caps, follow_up, activity, as_of, rule, counter)),
         last_contact_at=activity.last_contact_at,
         last_outbound_at=activity.last_outbound_at,
@@ -226,28 +217,15 @@ def is_contactable(
     activity: Activity,
     rule: Rule,
     caps: list[CapUse],
-    suppressed: list[Condition],
     as_of: datetime,
 ) -> bool:
     """Would the owner's conflict check at ``as_of`` be allowed on some channel?"""
-    if suppressed:
-        return False
-    gap_end = (
-        activity.last_outbound_at + timedelta(hours=rule.min_gap_hours)
-        if activity.last_outbound_at
-        else None
-    )
-    if gap_end is not None and as_of < gap_end:
-        return False
     calendar = customer_calendar(policy, profile)
-    local_day = calendar.local(as_of).date()
-    if not calendar.is_business_day(local_day) or calendar.in_quiet_hours(as_of):
+    owner = owner_of(profile)
+    if common_denials(policy, profile, activity, rule, calendar, owner, as_of):
         return False
-    blocked = [c.state.channels for c in caps if c.reached]
-    return any(
-        all(channels is not None and channel not in channels for channels in blocked)
-        for channel in open_channels(profile, rule)
-    )
+    states = [c.state for c in caps]
+    return any(not channel_denials(profile, states, c) for c in open_channels(profile, rule))
 
 
 def _recheck_at(

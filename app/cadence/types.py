@@ -160,6 +160,77 @@ class Signal:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """Who contacts, or holds a lock (a lock's holder names exactly one of the three)."""
+
+    rep_id: str | None = None
+    team: str | None = None
+    partner_id: str | None = None
+
+    def is_same_as(self, other: "Actor") -> bool:
+        """The same actor: every id both name agrees, and they name at least one in common."""
+        pairs = [
+            (mine, theirs)
+            for mine, theirs in (
+                (self.rep_id, other.rep_id),
+                (self.team, other.team),
+                (self.partner_id, other.partner_id),
+            )
+            if mine is not None and theirs is not None
+        ]
+        return bool(pairs) and all(mine == theirs for mine, theirs in pairs)
+
+    def is_held_by(self, holder: "Actor") -> bool:
+        """The actor is (part of) the lock's holder: its partner, team or rep."""
+        return any(
+            want is not None and want == have
+            for want, have in (
+                (holder.partner_id, self.partner_id),
+                (holder.team, self.team),
+                (holder.rep_id, self.rep_id),
+            )
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LockHold:
+    """A contact lock on the customer, active over [starts_at, ends_at)."""
+
+    holder: Actor
+    starts_at: datetime
+    ends_at: datetime
+
+    def holds_at(self, instant: datetime) -> bool:
+        return self.starts_at <= instant < self.ends_at
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedContact:
+    """An open contact plan (filed, or a reservation) of some actor."""
+
+    actor: Actor
+    channel: str
+    planned_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactBy:
+    """A recent contact, and the actor who made it."""
+
+    at: datetime
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class Surroundings:
+    """What other actors do around a customer, as a conflict check sees it near its instant."""
+
+    plans: Sequence[PlannedContact] = ()
+    recent_contacts: Sequence[ContactBy] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Reservation:
     """A contact planned by a conflict check; it counts against caps until it expires."""
 
@@ -170,7 +241,8 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """A bounded summary of a customer's touches, enough to judge any window up to a year.
+    """A bounded summary of a customer's touches (and reservations and locks), enough to judge
+    any window up to a year.
 
     ``days`` holds per-day, per-channel counts; ``events`` holds the exact contacts of the
     UTC days listed in ``exact_days`` (at least the days a window starts or ends in). A day
@@ -186,6 +258,7 @@ class Activity:
     events: Sequence[ContactEvent] = ()
     signals: Sequence[Signal] = ()
     reservations: Sequence[Reservation] = ()
+    locks: Sequence[LockHold] = ()  # only needed to tell whether the owner may contact now
 
 
 # --- Output ---------------------------------------------------------------------------------

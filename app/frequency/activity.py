@@ -5,10 +5,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
+from app.actors import actor_from
+from app.conflicts import repository as plans_repo
 from app.frequency import repository
+from app.locks import repository as locks_repo
 
 SIGNAL_LOOKBACK_DAYS = 366
 
@@ -21,9 +25,12 @@ async def load(
     windows: Iterable[int],
     signal_days: int = SIGNAL_LOOKBACK_DAYS,
     extra_days: Iterable[date] = (),
+    *,
+    with_locks: bool = False,
 ) -> dict[str, cadence.Activity]:
     """Each customer's activity up to ``as_of``, exact on the days the windows start or end;
-    unsubscribes and complaints of the last ``signal_days`` (a complaint pause may be long)."""
+    unsubscribes and complaints of the last ``signal_days`` (a complaint pause may be long);
+    the reservations open at ``as_of``, and with ``with_locks`` the locks active then."""
     windows = sorted(set(windows))
     exact = cadence.days_to_read(windows, as_of) | frozenset(extra_days)
     first_day = (as_of - timedelta(days=max(windows))).date()
@@ -31,6 +38,12 @@ async def load(
     buckets = await repository.day_counts_between(session, tenant_id, ids, first_day, as_of.date())
     events = await repository.exact_contacts(session, tenant_id, ids, sorted(exact), as_of)
     signal_rows = await repository.signals(session, tenant_id, ids, as_of, signal_days)
+    reservations_of = _reservations(
+        await plans_repo.open_reservations(session, tenant_id, ids, as_of)
+    )
+    locks_of = (
+        _locks(await locks_repo.active_for(session, tenant_id, ids, as_of)) if with_locks else {}
+    )
 
     days_of: dict[str, list[cadence.DayCount]] = defaultdict(list)
     for row in buckets:
@@ -66,6 +79,26 @@ async def load(
             exact_days=exact,
             events=tuple(events_of[row["customer_id"]]),
             signals=tuple(signals_of[row["customer_id"]]),
+            reservations=tuple(reservations_of.get(row["customer_id"], ())),
+            locks=tuple(locks_of.get(row["customer_id"], ())),
         )
         for row in lasts
     }
+
+
+def _reservations(rows: Iterable[RowMapping]) -> dict[str, list[cadence.Reservation]]:
+    found: dict[str, list[cadence.Reservation]] = defaultdict(list)
+    for row in rows:
+        found[row["customer_id"]].append(
+            cadence.Reservation(row["channel"], row["planned_at"], row["expires_at"])
+        )
+    return found
+
+
+def _locks(rows: Iterable[RowMapping]) -> dict[str, list[cadence.LockHold]]:
+    found: dict[str, list[cadence.LockHold]] = defaultdict(list)
+    for row in rows:
+        holder = actor_from(row, prefix="holder_")
+        ends_at = min(t for t in (row["expires_at"], row["released_at"]) if t is not None)
+        found[row["customer_id"]].append(cadence.LockHold(holder, row["starts_at"], ends_at))
+    return found

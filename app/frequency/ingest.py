@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.conflicts.consumption import consume_plans
 from app.frequency import repository
 from app.frequency.service import refresh_schedules
 
@@ -73,6 +74,7 @@ async def on_touches_stored(
         (r["customer_id"], r["channel"]) for r in engagements if r["outcome"] == "unsubscribed"
     ]
     await repository.opt_out(session, tenant_id, opt_outs, now)
+    await consume_plans(session, tenant_id, contacts)
     affected = {r["customer_id"] for r in rows} | {r["customer_id"] for r in flagged}
     await refresh_schedules(session, tenant_id, sorted(affected), now)
 

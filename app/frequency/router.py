@@ -1,8 +1,7 @@
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AfterValidator
 
 from app.auth import Reader
 from app.db import SessionDep
@@ -12,25 +11,14 @@ from app.frequency import service
 from app.frequency.repository import Scope
 from app.frequency.schemas import NextFollowUpRead, ScheduleItem, StatusCode, StatusRead
 from app.pagination import PageDep, encode_cursor
-from app.schemas import ID_PATTERN, ExternalId, Instant, Page, Slug
+from app.schemas import ID_PATTERN, ExternalId, Instant, JudgedInstant, Page, Slug
 
 router = APIRouter(prefix="/v1", tags=["frequency"])
 
 CustomerId = Annotated[str, Path(pattern=ID_PATTERN)]
-# Windows, pauses and lookbacks reach up to ten years before ``as_of``; Python's calendar
-# starts at year 1, so earlier instants than this cannot be judged (422, not 500).
-EARLIEST_AS_OF = datetime(100, 1, 1, tzinfo=UTC)
-
-
-def _judgeable(value: datetime) -> datetime:
-    if value < EARLIEST_AS_OF:
-        raise ValueError("must be 0100-01-01T00:00:00Z or later")
-    return value
-
-
 AsOf = Annotated[
-    Annotated[Instant, AfterValidator(_judgeable)] | None,
-    Query(description="Any instant, past or future, from the year 100 on; default now."),
+    JudgedInstant | None,
+    Query(description="Any instant, past or future (years 100 to 9000); default now."),
 ]
 
 

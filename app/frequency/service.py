@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -17,6 +17,7 @@ from app.frequency import activity as activity_store
 from app.frequency import repository
 from app.frequency.schemas import StatusRead
 from app.policies import service as policies
+from app.schemas import LATEST_JUDGED
 
 # How many customers one refresh evaluates per round of queries.
 REFRESH_CHUNK = 500
@@ -39,7 +40,8 @@ def to_profile(row: RowMapping) -> cadence.Profile:
         timezone=row["timezone"],
         country=row["country"],
         opted_out_channels=frozenset(prefs.get("opted_out_channels") or ()),
-        paused_until=datetime.fromisoformat(paused) if paused else None,
+        # a pause "for ever" (say to 9999-12-31) is held to the last instant the engine judges
+        paused_until=min(datetime.fromisoformat(paused), LATEST_JUDGED) if paused else None,
         preferred_channels=tuple(prefs.get("preferred_channels") or ()),
         max_contacts_per_30d=prefs.get("max_contacts_per_30d"),
         quiet_hours=cadence.HoursRange(
@@ -50,6 +52,45 @@ def to_profile(row: RowMapping) -> cadence.Profile:
     )
 
 
+async def judge_many(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    policy: cadence.Policy,
+    profiles: Sequence[cadence.Profile],
+    as_of: datetime,
+    *,
+    with_locks: bool = False,
+) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
+    """Every profile's activity and status at ``as_of``, with a few queries for the whole set."""
+    if not profiles:
+        return {}
+    windows = set().union(*(cadence.window_days_needed(policy, p, as_of) for p in profiles))
+    signal_days = max(activity_store.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
+
+    async def judge(
+        group: Sequence[cadence.Profile], missing: frozenset[date] = frozenset()
+    ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
+        ids = [p.customer_id for p in group]
+        activities = await activity_store.load(
+            session, tenant_id, ids, as_of, windows, signal_days, missing, with_locks=with_locks
+        )
+        judged = {}
+        for profile in group:
+            activity = activities[profile.customer_id]
+            judged[profile.customer_id] = (
+                activity,
+                cadence.evaluate(policy, profile, activity, as_of),
+            )
+        return judged
+
+    judged = await judge(profiles)
+    missing = frozenset().union(*(s.missing_days for _, s in judged.values()))
+    if missing:  # a cap frees inside a bucketed day: read that day exactly and judge again
+        again = [p for p in profiles if judged[p.customer_id][1].missing_days]
+        judged |= await judge(again, missing)
+    return judged
+
+
 async def evaluate_many(
     session: AsyncSession,
     tenant_id: uuid.UUID,
@@ -57,40 +98,30 @@ async def evaluate_many(
     profiles: Sequence[cadence.Profile],
     as_of: datetime,
 ) -> dict[str, cadence.Status]:
-    """Every profile's status at ``as_of``, with a few queries for the whole set."""
-    if not profiles:
-        return {}
-    ids = [p.customer_id for p in profiles]
-    windows = set().union(*(cadence.window_days_needed(policy, p, as_of) for p in profiles))
-    signal_days = max(activity_store.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
-    activities = await activity_store.load(session, tenant_id, ids, as_of, windows, signal_days)
-    statuses = {
-        p.customer_id: cadence.evaluate(policy, p, activities[p.customer_id], as_of)
-        for p in profiles
-    }
-    missing = set().union(*(s.missing_days for s in statuses.values()))
-    if missing:  # a cap frees inside a bucketed day: read that day exactly and judge again
-        again = [p for p in profiles if statuses[p.customer_id].missing_days]
-        ids = [p.customer_id for p in again]
-        activities = await activity_store.load(
-            session, tenant_id, ids, as_of, windows, signal_days, missing
-        )
-        statuses |= {
-            p.customer_id: cadence.evaluate(policy, p, activities[p.customer_id], as_of)
-            for p in again
-        }
-    return statuses
+    """Every profile's status at ``as_of``."""
+    judged = await judge_many(session, tenant_id, policy, profiles, as_of)
+    return {customer_id: status for customer_id, (_, status) in judged.items()}
+
+
+async def judge_customer(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime
+) -> tuple[cadence.Policy, cadence.Profile, cadence.Activity, cadence.Status]:
+    """One customer's status at ``as_of``, with what it was judged from."""
+    row = await customers_repo.get(session, tenant_id, customer_id)
+    if row is None:
+        raise NotFound(f"No customer {customer_id!r}.")
+    policy = await policies.active_policy(session, tenant_id)
+    profile = to_profile(row)
+    judged = await judge_many(session, tenant_id, policy, [profile], as_of, with_locks=True)
+    activity, status = judged[customer_id]
+    return policy, profile, activity, status
 
 
 async def customer_status(
     session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime
 ) -> StatusRead:
-    row = await customers_repo.get(session, tenant_id, customer_id)
-    if row is None:
-        raise NotFound(f"No customer {customer_id!r}.")
-    policy = await policies.active_policy(session, tenant_id)
-    statuses = await evaluate_many(session, tenant_id, policy, [to_profile(row)], as_of)
-    return to_read(customer_id, statuses[customer_id])
+    *_, status = await judge_customer(session, tenant_id, customer_id, as_of)
+    return to_read(customer_id, status)
 
 
 def to_read(customer_id: str, status: cadence.Status) -> StatusRead:

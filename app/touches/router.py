@@ -1,6 +1,5 @@
 import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
@@ -8,7 +7,7 @@ from app.auth import Reader, Writer
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import Invalid, responses
-from app.pagination import PageDep, encode_cursor
+from app.pagination import PageDep, instant_and_id_cursor
 from app.schemas import ID_PATTERN, Instant, Page, Slug
 from app.touches import service
 from app.touches.repository import HistoryQuery
@@ -118,23 +117,11 @@ async def list_customer_touches(
 ) -> Page[TouchRead]:
     """Touches newest first, filtered by time range, channel and kind."""
     query = HistoryQuery(customer_id, from_, to, channel, kind.value if kind else None)
-    before = _before(page.after(2))
+    before = page.after_instant_and_id()
     items = await service.list_history(
         session, principal.tenant_id, query, before=before, limit=page.limit + 1
     )
     more = len(items) > page.limit
     items = items[: page.limit]
-    cursor = encode_cursor([items[-1].occurred_at.isoformat(), str(items[-1].id)]) if more else None
+    cursor = instant_and_id_cursor(items[-1].occurred_at, items[-1].id) if more else None
     return Page[TouchRead](items=items, next_cursor=cursor)
-
-
-def _before(key: list[Any] | None) -> tuple[datetime, uuid.UUID] | None:
-    if key is None:
-        return None
-    try:
-        occurred_at = datetime.fromisoformat(str(key[0]))
-        if occurred_at.tzinfo is None:
-            raise ValueError("a cursor's instant has an offset")
-        return occurred_at.astimezone(UTC), uuid.UUID(str(key[1]))
-    except (ValueError, OverflowError):
-        raise Invalid.at(["query", "cursor"], "cursor is not one this service issued") from None

@@ -833,11 +833,6 @@ class TestPause:
         assert after["status"] == "due"
         assert "paused" not in codes(after)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="engine: next_follow_up computes due_at + 1 minute (and Calendar.next_slot walks"
-        " days) past datetime.max for a pause ending 9999-12-31T23:59:59Z: OverflowError, 500",
-    )
     async def test_a_pause_until_the_last_representable_instant_is_answered(
         self, admin: httpx.AsyncClient
     ) -> None:

@@ -27,8 +27,7 @@ from app.cadence import (
     evaluate,
     window_days_needed,
 )
-from app.cadence.calendar import Calendar, calendar_for, in_range, leaves_time
-from app.cadence.status import customer_calendar
+from app.cadence.calendar import Calendar, calendar_for, customer_calendar, in_range, leaves_time
 from tests.unit.cadence import activity_from, bucketed
 
 SETTINGS = settings(max_examples=200, deadline=None)
