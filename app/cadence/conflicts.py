@@ -197,7 +197,7 @@ def _planned_by_other(
     ends = [
         min(plan.planned_at + window, plan.expires_at)
         for plan in plans
-        if abs(plan.planned_at - request.at) <= window
+        if abs(plan.planned_at - request.at) < window
         and request.at < plan.expires_at
         and not plan.actor.is_same_as(request.actor)
     ]

@@ -168,7 +168,10 @@ class Actor:
     partner_id: str | None = None
 
     def is_same_as(self, other: "Actor") -> bool:
-        """The same actor: every id both name agrees, and they name at least one in common."""
+        """The same actor: of the same partner (or both the company's own), every id both name
+        agrees, and they name at least one in common."""
+        if self.partner_id != other.partner_id:
+            return False
         pairs = [
             (mine, theirs)
             for mine, theirs in (
@@ -181,14 +184,14 @@ class Actor:
         return bool(pairs) and all(mine == theirs for mine, theirs in pairs)
 
     def is_held_by(self, holder: "Actor") -> bool:
-        """The actor is (part of) the lock's holder: its partner, team or rep."""
-        return any(
-            want is not None and want == have
-            for want, have in (
-                (holder.partner_id, self.partner_id),
-                (holder.team, self.team),
-                (holder.rep_id, self.rep_id),
-            )
+        """The actor is (part of) the lock's holder: its partner, or the company's own team or
+        rep (a partner's people never pass for the company's)."""
+        if holder.partner_id is not None:
+            return holder.partner_id == self.partner_id
+        if self.partner_id is not None:
+            return False
+        return (holder.team is not None and holder.team == self.team) or (
+            holder.rep_id is not None and holder.rep_id == self.rep_id
         )
 
 

@@ -3,7 +3,7 @@
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -13,15 +13,24 @@ from app import cadence
 from app.actors import actor_from
 from app.conflicts import repository
 
-# A contact may be dated a little before the check that reserved it (clocks differ).
+# A contact may be dated a little before the check that reserved it (clocks differ); a
+# visit filed for a day may happen the day before as well as the day itself.
 CLOCK_SKEW = timedelta(minutes=5)
+FILED_PLAN_EARLY = timedelta(hours=24)
+
+
+def consumable_from(plan: RowMapping) -> datetime:
+    """The earliest contact that carries a plan out: near its time, never before it was made."""
+    early = CLOCK_SKEW if plan["kind"] == "reservation" else FILED_PLAN_EARLY
+    start: datetime = max(plan["planned_at"] - early, plan["created_at"] - CLOCK_SKEW)
+    return start
 
 
 def carries_out(contact: Mapping[str, Any], plan: RowMapping) -> bool:
     return (
         contact["customer_id"] == plan["customer_id"]
         and contact["channel"] == plan["channel"]
-        and plan["created_at"] - CLOCK_SKEW <= contact["occurred_at"] < plan["expires_at"]
+        and consumable_from(plan) <= contact["occurred_at"] < plan["expires_at"]
         and actor_from(contact).is_same_as(actor_from(plan))
     )
 

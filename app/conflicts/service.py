@@ -40,9 +40,11 @@ PARTNER_MESSAGES = {
 
 
 def acting(principal: Principal, actor: Actor) -> cadence.Actor:
-    """The actor a request speaks for: a partner key always acts as its own partner."""
-    partner_id = principal.partner_id if principal.role is Role.partner else actor.partner_id
-    return cadence.Actor(rep_id=actor.rep_id, team=actor.team, partner_id=partner_id)
+    """The actor a request speaks for. A partner key always acts as its own partner (with its
+    own rep, if named); teams are the company's, so a partner names none."""
+    if principal.role is Role.partner:
+        return cadence.Actor(rep_id=actor.rep_id, partner_id=principal.partner_id)
+    return cadence.Actor(rep_id=actor.rep_id, team=actor.team, partner_id=actor.partner_id)
 
 
 def reason_dicts(principal: Principal, reasons: Any) -> list[dict[str, Any]]:
@@ -143,7 +145,9 @@ async def check_contact(
     if body.reserve:
         if verdict.decision is not cadence.Decision.deny:
             row = _plan_row(principal, body.customer_id, request, now)
-            expires_at = request.at + timedelta(minutes=body.reserve_minutes)
+            # open for reserve_minutes from the check, or from ``at`` when that is later
+            start = max(request.at, now)
+            expires_at = start + timedelta(minutes=body.reserve_minutes)
             plan = await repository.add(
                 session,
                 {**row, "kind": "reservation", "status": "approved", "expires_at": expires_at,

@@ -40,6 +40,20 @@ async def active_for(
     return list((await session.execute(stmt)).mappings())
 
 
+async def not_ended(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, now: datetime
+) -> list[RowMapping]:
+    """A customer's locks that have not ended by ``now`` (that a claim now would overlap)."""
+    c = locks.c
+    stmt = (
+        select(*COLUMNS)
+        .where(c.tenant_id == tenant_id, c.customer_id == customer_id)
+        .where(func.coalesce(c.released_at, c.expires_at) > now)
+        .order_by(c.starts_at)
+    )
+    return list((await session.execute(stmt)).mappings())
+
+
 async def insert_unless_overlapping(
     session: AsyncSession, row: dict[str, Any]
 ) -> RowMapping | None:

@@ -78,7 +78,7 @@ async def claim(
     if not await frequency_repo.lock_customers(session, tenant_id, [customer_id]):
         raise CustomerNotFound(customer_id)
     row = None
-    if not await repository.active_for(session, tenant_id, [customer_id], now):
+    if not (blocking := await repository.not_ended(session, tenant_id, customer_id, now)):
         row = await repository.insert_unless_overlapping(
             session,
             {
@@ -88,11 +88,9 @@ async def claim(
                 "created_by_key": principal.key_id,
             },
         )  # fmt: skip
-    if row is None:
-        active = await repository.active_for(session, tenant_id, [customer_id], now)
-        if not active:  # only a lock dated ahead of this clock overlaps: nothing to hand back
-            raise Conflict("Another lock on this customer overlaps the claim.")
-        return await _already_locked(session, principal, active[0], holder, now), False
+    if row is None:  # the constraint refused it: some lock overlaps (the database knows best)
+        blocking = blocking or await repository.not_ended(session, tenant_id, customer_id, now)
+        return await _already_locked(session, principal, blocking[0], holder, now), False
     await audit.record(
         session, principal, Action.lock_claim, "claimed", at=now, customer_id=customer_id,
         actor=holder, lock_id=row["id"], details={"days": body.days},

@@ -171,6 +171,8 @@ class TestDenials:
             (Actor(rep_id="rep-1"), Actor(rep_id="rep-1", team="south"), True),
             (Actor(partner_id="p"), Actor(rep_id="p"), False),
             (Actor(partner_id="p"), Actor(), False),
+            (Actor(team="north"), Actor(team="north", partner_id="p"), False),
+            (Actor(rep_id="rep-1"), Actor(rep_id="rep-1", partner_id="p"), False),
         ],
     )
     def test_the_holder_is_whoever_the_lock_names(
@@ -243,7 +245,8 @@ class TestWarnings:
         [
             (REP7, REP7, True),
             (Actor(team="north"), REP7, True),
-            (Actor(rep_id="rep-7"), Actor(rep_id="rep-7", partner_id="p"), True),
+            (Actor(rep_id="rep-7"), Actor(rep_id="rep-7", partner_id="p"), False),
+            (Actor(rep_id="x", partner_id="p"), Actor(partner_id="p"), True),
             (REP7, REP9, False),
             (Actor(team="north"), Actor(partner_id="p"), False),
             (Actor(), Actor(), False),
