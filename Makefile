@@ -45,5 +45,11 @@ openapi: $(STAMP) ## Rewrite openapi/openapi.json from the code
 
 check: lint test ## What CI runs
 
+bench: $(STAMP) ## Benchmark against this machine's ceilings (BENCH_SCALE=small: a smoke run)
+	$(BIN)/python -m bench.run $(if $(BENCH_SCALE),--scale $(BENCH_SCALE)) $(BENCH_ARGS)
+
+soak: $(STAMP) ## Long reliability runs: load, database faults, SIGTERM, fuzzing (SOAK_SECONDS=120)
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/pytest -q tests/reliability -m soak
+
 clean: ## Remove the virtualenv and local data
 	rm -rf $(VENV) .touchbase

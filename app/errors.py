@@ -116,8 +116,15 @@ def validation_items(errors: Sequence[Any]) -> list[ErrorItem]:
     return [ErrorItem(loc=_loc(err["loc"]), msg=err["msg"]) for err in errors]
 
 
+# admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting down)
+UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, OSError | TimeoutError | sa_exc.TimeoutError):
+        return True
+    sqlstate = _sqlstate(exc)
+    if sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith("08"):  # 08: connection
         return True
     if isinstance(exc, sa_exc.DBAPIError):
         return exc.connection_invalidated or isinstance(

@@ -53,6 +53,8 @@ class CustomerSchedule(Base):
             "tenant_id", "owner_team", text("weight DESC"), "due_at", "customer_id",
         ),
         Index("ix_customer_schedules_recheck", "tenant_id", "recheck_at"),
+        # after a policy change, the schedules of the old version (versions only grow)
+        Index("ix_customer_schedules_policy_version", "tenant_id", "policy_version"),
     )  # fmt: skip
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -294,7 +294,7 @@ async def stale_in_scope(
     stmt = (
         select(s.customer_id)
         .where(s.tenant_id == tenant_id, *scope.conditions())
-        .where(or_(s.recheck_at <= now, s.policy_version != policy_version))
+        .where(or_(s.recheck_at <= now, s.policy_version < policy_version))
         .order_by(s.customer_id)
         .limit(limit)
     )
@@ -312,32 +312,62 @@ async def follow_up_page(
     after: tuple[bool, float, datetime, str] | None,
     limit: int,
 ) -> list[RowMapping]:
-    """Customers due by ``cutoff``, not suppressed: overdue first, heavy segments, then due time."""
+    """Customers due by ``cutoff``, not suppressed: overdue first, heavy segments, then due time.
+
+    Overdue and not-yet-overdue customers are read by two walks of the queue index (owner,
+    weight, due time), each stopping at ``limit``: no sort of the whole queue."""
+    rows: list[RowMapping] = []
+    for late in (True, False):
+        if after is not None and after[0] and not late:
+            after = None  # the overdue part is done: the other starts from its beginning
+        if after is not None and after[0] != late:
+            continue  # the cursor is past this part
+        if status is not None and (status == "overdue") != late:
+            continue
+        key = (after[1], after[2], after[3]) if after is not None else None
+        rows += await _queue_part(
+            session, tenant_id, scope, now=now, cutoff=cutoff, late=late, status=status,
+            after=key, limit=limit - len(rows),
+        )  # fmt: skip
+        if len(rows) >= limit:
+            break
+    return rows
+
+
+async def _queue_part(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    scope: Scope,
+    *,
+    now: datetime,
+    cutoff: datetime,
+    late: bool,
+    status: str | None,
+    after: tuple[float, datetime, str] | None,
+    limit: int,
+) -> list[RowMapping]:
     s = schedules.c
     state = status_expression(now)
-    late = s.overdue_at <= now
-    rank = tuple_(case((late, 0), else_=1), -s.weight, s.due_at, s.customer_id)
+    overdue = s.overdue_at <= now
     stmt = (
-        select(*s, state.label("status"), late.label("late"))
+        select(*s, state.label("status"), literal(late).label("late"))
         .where(s.tenant_id == tenant_id, *scope.conditions(), s.due_at <= cutoff)
+        .where(overdue if late else or_(s.overdue_at.is_(None), s.overdue_at > now))
         .where(state != "suppressed")
     )
     if status is not None:
         stmt = stmt.where(state == status)
     if after is not None:
-        was_late, weight, due_at, customer_id = after
+        weight, due_at, customer_id = after
+        # weight descends in the index, the rest ascends: "after" spelled so the index seeks
         stmt = stmt.where(
-            rank
-            > tuple_(
-                literal(0 if was_late else 1),
-                literal(-weight),
-                literal(due_at),
-                literal(customer_id),
-            )
+            s.weight <= weight,
+            or_(
+                s.weight < weight,
+                tuple_(s.due_at, s.customer_id) > tuple_(literal(due_at), literal(customer_id)),
+            ),
         )
-    stmt = stmt.order_by(case((late, 0), else_=1), s.weight.desc(), s.due_at, s.customer_id).limit(
-        limit
-    )
+    stmt = stmt.order_by(s.weight.desc(), s.due_at, s.customer_id).limit(limit)
     return list((await session.execute(stmt)).mappings())
 
 

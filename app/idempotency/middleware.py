@@ -1,22 +1,32 @@
 """``Idempotency-Key``: a repeated POST gets the first response instead of running again."""
 
+import asyncio
 import hashlib
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth import bearer_token
-from app.errors import ErrorItem, problem_response
+from app.errors import ErrorItem, is_database_unavailable, problem_response
 from app.idempotency import repository
 from app.tenants import service as tenants
 
 HEADER = b"idempotency-key"
 LEASE = timedelta(minutes=5)
+# While the database is away a claim cannot be settled; it is retried this often meanwhile,
+# so a client's retry after the outage is not told "still running" for the whole lease.
+SETTLE_RETRY_SECONDS = 1.0
+
+log = logging.getLogger("touchbase.idempotency")
+_settling: set[asyncio.Task[None]] = set()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +88,8 @@ class IdempotencyMiddleware:
                 422, detail, [ErrorItem(loc=["header", "Idempotency-Key"], msg=detail)]
             )
         if held["state"] == "running":
-            return problem_response(409, "A request with this Idempotency-Key is still running.")
+            detail = "A request with this Idempotency-Key is still running."
+            return problem_response(409, detail, headers={"Retry-After": "1"})
         return Response(
             held["response_body"],
             status_code=held["response_status"],
@@ -105,27 +116,58 @@ class IdempotencyMiddleware:
             await send(message)
 
         sessionmaker = state.sessionmaker  # type: ignore[attr-defined]
+
+        async def release(session: AsyncSession) -> None:
+            await repository.release(session, claim.tenant_id, claim.api_key_id, claim.key)
+
+        async def finish(session: AsyncSession) -> None:
+            ttl = timedelta(hours=state.settings.idempotency_ttl_hours)  # type: ignore[attr-defined]
+            await repository.purge_expired(session, state.clock.now() - ttl)  # type: ignore[attr-defined]
+            await repository.finish(
+                session, claim.tenant_id, claim.api_key_id, claim.key, status, content_type,
+                b"".join(chunks),
+            )  # fmt: skip
+
         try:
             await self.app(scope, _replay(body), capture)
         except BaseException:
-            async with sessionmaker() as session:
-                await repository.release(session, claim.tenant_id, claim.api_key_id, claim.key)
+            await _settle(sessionmaker, release)
             raise
+        # a failure is not an answer: let the client retry
+        await _settle(sessionmaker, release if status >= 500 else finish)
+
+
+async def _settle(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    step: Callable[[AsyncSession], Awaitable[None]],
+) -> None:
+    """Release or finish a claim; while the database is away, keep trying in the background."""
+    try:
         async with sessionmaker() as session:
-            if status >= 500:  # a failure is not an answer: let the client retry
-                await repository.release(session, claim.tenant_id, claim.api_key_id, claim.key)
-            else:
-                ttl = timedelta(hours=state.settings.idempotency_ttl_hours)  # type: ignore[attr-defined]
-                await repository.purge_expired(session, state.clock.now() - ttl)  # type: ignore[attr-defined]
-                await repository.finish(
-                    session,
-                    claim.tenant_id,
-                    claim.api_key_id,
-                    claim.key,
-                    status,
-                    content_type,
-                    b"".join(chunks),
-                )
+            await step(session)
+    except Exception as exc:
+        if not is_database_unavailable(exc):
+            raise
+        task = asyncio.create_task(_settle_later(sessionmaker, step))
+        _settling.add(task)
+        task.add_done_callback(_settling.discard)
+
+
+async def _settle_later(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    step: Callable[[AsyncSession], Awaitable[None]],
+) -> None:
+    for _ in range(int(LEASE.total_seconds() / SETTLE_RETRY_SECONDS)):
+        await asyncio.sleep(SETTLE_RETRY_SECONDS)
+        try:
+            async with sessionmaker() as session:
+                await step(session)
+            return
+        except Exception as exc:
+            if not is_database_unavailable(exc):
+                log.exception("could not settle an idempotency claim")
+                return
+    log.warning("an idempotency claim stays running until its lease ends")
 
 
 def _header(scope: Scope) -> str | None:

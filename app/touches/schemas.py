@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import Field, PlainSerializer, StrictBool, WithJsonSchema
 
-from app.schemas import ExternalId, Input, Instant, Output, Slug, json_object
+from app.schemas import ExternalId, Input, Instant, JudgedInstant, Output, Slug, json_object
 
 WELL_KNOWN_CHANNELS = (
     "phone", "email", "sms", "im", "meeting", "video", "visit", "webinar", "event", "social",
@@ -75,7 +75,9 @@ class TouchIn(Input):
 
     customer_id: ExternalId
     channel: Slug = Field(description="A well-known channel or any other slug.")
-    occurred_at: Instant = Field(description="At most 5 minutes in the future.")
+    occurred_at: JudgedInstant = Field(
+        description="From the year 100 on; at most 5 minutes in the future."
+    )
     kind: Kind = Kind.contact
     direction: Direction = Direction.outbound
     outcome: Slug | None = None

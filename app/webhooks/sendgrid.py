@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.errors import ErrorItem
-from app.schemas import ID_PATTERN
+from app.schemas import EARLIEST_JUDGED, ID_PATTERN
 from app.touches.schemas import Category, Kind, TouchIn
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -72,6 +72,8 @@ def _instant(value: Any, now: datetime) -> datetime | str:
     try:
         at = datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError):
+        return "is out of range"
+    if at < EARLIEST_JUDGED:
         return "is out of range"
     return "must not be more than 5 minutes ahead" if at > now + FUTURE_TOLERANCE else at
 

@@ -1,0 +1,1 @@
+"""Reliability: load with retries, database faults, graceful shutdown, fuzzing, security probes."""
