@@ -34,7 +34,7 @@ test-unit: $(STAMP) ## The pure tests, no database
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy app tests
+	$(BIN)/mypy app tests bench
 
 fmt: $(STAMP) ## Format and autofix
 	$(BIN)/ruff format .

@@ -6,7 +6,7 @@ the clock, and nothing imports the rest of the app (a test guards that).
 
 from app.cadence.conflicts import ContactRequest, Decision, Verdict, check
 from app.cadence.defaults import DEFAULT_POLICY
-from app.cadence.status import days_to_read, evaluate, window_days_needed
+from app.cadence.status import evaluate, window_days_needed
 from app.cadence.types import (
     Activity,
     Actor,
@@ -31,11 +31,13 @@ from app.cadence.types import (
     Surroundings,
     Target,
 )
+from app.cadence.windows import BucketPlan, plan_buckets
 
 __all__ = [
     "DEFAULT_POLICY",
     "Activity",
     "Actor",
+    "BucketPlan",
     "BusinessDays",
     "Cap",
     "ContactBy",
@@ -60,7 +62,7 @@ __all__ = [
     "Target",
     "Verdict",
     "check",
-    "days_to_read",
     "evaluate",
+    "plan_buckets",
     "window_days_needed",
 ]

@@ -1,10 +1,19 @@
 """Caps (at most N outbound contacts per window) and targets (at least N contacts per window)."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
-from app.cadence.types import Activity, Cap, CapState, Profile, Rule, Target, TargetState
-from app.cadence.windows import Counter, Selector, Window
+from app.cadence.types import (
+    Activity,
+    Cap,
+    CapState,
+    DayCount,
+    Profile,
+    Rule,
+    Target,
+    TargetState,
+)
+from app.cadence.windows import Counter, Selector, Window, days_of, span_of
 
 PROFILE_CAP_DAYS = 30
 
@@ -63,18 +72,25 @@ def cap_use(cap: Cap, rule: Rule, counter: Counter, as_of: datetime) -> CapUse:
 
 
 def _nth_leave(
-    leaving: list[tuple[datetime, date | None]], n: int, counter: Counter
+    leaving: list[tuple[datetime, DayCount | None]], n: int, counter: Counter
 ) -> datetime | None:
     """When the n-th counted contact leaves the window; None if it never does (max 0) or
-    if that falls inside a bucketed day whose exact events the counter must ask for."""
+    if that falls inside a bucket whose finer grain the counter must ask for."""
     if n < 1 or n > len(leaving):
         return None
-    at, day = leaving[n - 1]
-    blurred = [d for t, d in leaving if d is not None and t <= at < t + timedelta(days=1)]
-    if day is not None or blurred:
-        counter.missing_days.update(d for d in [day, *blurred] if d is not None)
+    at, bucket = leaving[n - 1]
+    blurred = [b for t, b in leaving if b is not None and t <= at < t + _length(b)]
+    if bucket is not None or blurred:
+        for b in [bucket, *blurred]:
+            if b is not None:
+                counter.missing_days.update(days_of(*span_of(b)))
         return None
     return at
+
+
+def _length(bucket: DayCount) -> timedelta:
+    after, until = span_of(bucket)
+    return until - after
 
 
 def target_state(target: Target, counter: Counter, as_of: datetime) -> TargetState:

@@ -1,7 +1,7 @@
 """The frequency status of one customer at one instant: the heart of Touchbase."""
 
 from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from app.cadence.calendar import customer_calendar
 from app.cadence.caps import CapUse, cap_use, caps_of, target_state
@@ -31,7 +31,7 @@ from app.cadence.types import (
     StatusCode,
     WindowCount,
 )
-from app.cadence.windows import Counter, Selector, Window, day_start
+from app.cadence.windows import MICROSECOND, Counter, Selector, Window, span_of
 
 COUNT_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
 FATIGUE_WINDOWS = (30, 90)
@@ -249,10 +249,7 @@ def _recheck_at(
 def _engagement_changes(activity: Activity, as_of: datetime) -> list[datetime | None]:
     """Open rates move when an email crosses the 30- or 90-day line (a day early if bucketed)."""
     emails = [e.at for e in activity.events if e.channel == "email" and e.outbound]
-    emails += [day_start(d.day) for d in activity.days if d.channel == "email" and d.outbound]
+    emails += [
+        span_of(d)[0] + MICROSECOND for d in activity.days if d.channel == "email" and d.outbound
+    ]
     return [at + timedelta(days=days) for at in emails for days in FATIGUE_WINDOWS]
-
-
-def days_to_read(windows: Iterable[int], as_of: datetime) -> frozenset[date]:
-    """The UTC days where the given windows start or end: counted from exact events."""
-    return frozenset(day for days in windows for day in Window(as_of, days).boundary_days())

@@ -122,7 +122,9 @@ class Profile:
 
 @dataclass(frozen=True, slots=True)
 class DayCount:
-    """Contacts of one channel on one UTC day."""
+    """Contacts of one channel on one UTC day, or in a stretch of time the store chose: the
+    contacts in (``after``, ``until``] when both are set (several whole days, or part of one,
+    then ``day`` is the first day it touches)."""
 
     day: date
     channel: str
@@ -133,6 +135,8 @@ class DayCount:
     value: int = 0
     deep: int = 0
     engaged: int = 0  # outbound contacts with an opened or clicked engagement
+    after: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,9 +251,10 @@ class Activity:
     """A bounded summary of a customer's touches (and reservations and locks), enough to judge
     any window up to a year.
 
-    ``days`` holds per-day, per-channel counts; ``events`` holds the exact contacts of the
-    UTC days listed in ``exact_days`` (at least the days a window starts or ends in). A day
-    with exact events is always counted from them, so partial days count to the instant.
+    ``days`` holds per-channel counts of days or stretches of time; ``events`` holds the
+    exact contacts of the UTC days listed in ``exact_days``. The two never cover the same
+    instant. A window counts the stretches wholly inside it and the events; a stretch only
+    partly inside is reported missing (its days, for the store to give in finer grain).
     """
 
     last_contact_at: datetime | None = None

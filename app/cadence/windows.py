@@ -1,6 +1,6 @@
 """Counting contacts in rolling windows ``(as_of - N days, as_of]`` from an Activity summary."""
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -49,8 +49,31 @@ EMAILS_SENT = Selector(outbound_only=True, channels=frozenset({"email"}))
 EMAILS_ENGAGED = Selector(channels=frozenset({"email"}), engaged_only=True)
 
 
+MICROSECOND = timedelta(microseconds=1)
+DAY = timedelta(days=1)
+
+
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+def day_span(day: date) -> tuple[datetime, datetime]:
+    """A UTC day as (after, until]: every instant from its midnight to before the next."""
+    start = day_start(day)
+    return start - MICROSECOND, start + DAY - MICROSECOND
+
+
+def span_of(bucket: DayCount) -> tuple[datetime, datetime]:
+    """The (after, until] a bucket counts the contacts of."""
+    if bucket.after is not None and bucket.until is not None:
+        return bucket.after, bucket.until
+    return day_span(bucket.day)
+
+
+def days_of(after: datetime, until: datetime) -> list[date]:
+    """The UTC days (after, until] touches."""
+    first, last = (after + MICROSECOND).astimezone(UTC).date(), until.astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +93,12 @@ class Window:
     def boundary_days(self) -> frozenset[date]:
         return frozenset({self.start.astimezone(UTC).date(), self.end.astimezone(UTC).date()})
 
-    def covers_day(self, day: date) -> bool:
-        """The whole UTC day lies inside the window (which excludes its start instant)."""
-        return self.start < day_start(day) and day_start(day + timedelta(days=1)) <= self.end
+    def covers(self, after: datetime, until: datetime) -> bool:
+        """The whole of (after, until] lies inside the window."""
+        return self.start <= after and until <= self.end
+
+    def overlaps(self, after: datetime, until: datetime) -> bool:
+        return after < self.end and until > self.start
 
 
 class Counter:
@@ -101,27 +127,95 @@ class Counter:
             yield selector.count_in_day(day)
 
     def _days_in(self, window: Window) -> Iterator[DayCount]:
-        """Bucketed days wholly inside the window; partial ones need exact events."""
-        for day in self.activity.days:
-            if day.day in self.activity.exact_days:
-                continue
-            if window.covers_day(day.day):
-                yield day
-            elif (
-                window.start < day_start(day.day + timedelta(days=1))
-                and day_start(day.day) <= window.end
-            ):
-                self.missing_days.add(day.day)
+        """Buckets wholly inside the window; those only partly inside are noted missing."""
+        for bucket in self.activity.days:
+            after, until = span_of(bucket)
+            if window.covers(after, until):
+                yield bucket
+            elif window.overlaps(after, until):
+                self.missing_days.update(days_of(after, until))
 
-    def leave_times(self, window: Window, selector: Selector) -> list[tuple[datetime, date | None]]:
-        """When each counted contact leaves the window, soonest first; a bucketed day gives
-        its day's start with the day (its contacts leave at unknown times that day)."""
+    def leave_times(
+        self, window: Window, selector: Selector
+    ) -> list[tuple[datetime, DayCount | None]]:
+        """When each counted contact leaves the window, soonest first; a bucket gives the
+        first instant its contacts may leave, with the bucket (they leave at unknown times
+        over as long as it lasts)."""
         shift = timedelta(days=window.days)
-        times: list[tuple[datetime, date | None]] = [
+        times: list[tuple[datetime, DayCount | None]] = [
             (e.at + shift, None)
             for e in self.activity.events
             if window.holds(e.at) and selector.takes_event(e)
         ]
-        for day in self._days_in(window):
-            times.extend([(day_start(day.day) + shift, day.day)] * selector.count_in_day(day))
+        for bucket in self._days_in(window):
+            first = span_of(bucket)[0] + MICROSECOND + shift
+            times.extend([(first, bucket)] * selector.count_in_day(bucket))
         return sorted(times, key=lambda item: item[0])
+
+
+@dataclass(frozen=True, slots=True)
+class BucketPlan:
+    """How the store summarises a customer's contacts for windows ending at one instant, so
+    that a status reads a few dozen buckets however many touches there are.
+
+    Whole days between window edges are summed into runs (from the day counts); the days a
+    window starts in are cut at its start and the day of ``as_of`` at ``as_of``, each part
+    summed from the touches; ``exact_days`` are given contact by contact.
+    """
+
+    segments: tuple[tuple[datetime, datetime], ...]  # (after, until], summed from touches
+    runs: tuple[tuple[date, date], ...]  # whole days, first to last, summed from day counts
+    exact_days: frozenset[date]
+
+    def refined(self, missing: Iterable[date]) -> "tuple[frozenset[date], frozenset[date]]":
+        """The exact and the split days of a finer plan: a missing day of a run of several
+        days is split out as a day of its own, any other missing day is read exactly."""
+        coarse = {day for first, last in self.runs if first != last for day in _dates(first, last)}
+        wanted = set(missing)
+        split = frozenset(wanted & coarse)
+        single = {first for first, last in self.runs if first == last}
+        return self.exact_days | (wanted - coarse), frozenset(split | single)
+
+
+def _dates(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def plan_buckets(
+    windows: Iterable[int],
+    as_of: datetime,
+    *,
+    exact_days: Iterable[date] = (),
+    split_days: Iterable[date] = (),
+) -> BucketPlan:
+    """The buckets for windows of these lengths ending at ``as_of`` (see BucketPlan)."""
+    as_of = as_of.astimezone(UTC)
+    exact, split = frozenset(exact_days), frozenset(split_days)
+    starts = {(as_of - timedelta(days=n)) for n in windows}
+    cuts = {start.date(): start for start in starts}
+    segments: list[tuple[datetime, datetime]] = []
+    runs: list[tuple[date, date]] = []
+    run_start: date | None = None
+    first_day, last_day = min(cuts), as_of.date()
+    for day in _dates(first_day, last_day):
+        plain = day not in exact and day not in cuts and day != last_day
+        if plain and day not in split:
+            run_start = run_start or day
+            continue
+        if run_start is not None:
+            runs.append((run_start, day - DAY))
+            run_start = None
+        if day in exact:
+            continue
+        after, until = day_span(day)
+        if day == last_day:
+            until = as_of
+        if day in cuts:
+            if day != first_day:  # before the earliest start no window looks
+                segments.append((after, cuts[day]))
+            after = cuts[day]
+        if plain:  # a split day: one run of its own
+            runs.append((day, day))
+        else:
+            segments.append((after, until))
+    return BucketPlan(tuple(segments), tuple(runs), exact)

@@ -3,13 +3,14 @@
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
 from app.actors import actor_from
+from app.cadence.windows import MICROSECOND, day_span
 from app.conflicts import repository as plans_repo
 from app.frequency import repository
 from app.locks import repository as locks_repo
@@ -22,21 +23,20 @@ async def load(
     tenant_id: uuid.UUID,
     ids: Sequence[str],
     as_of: datetime,
-    windows: Iterable[int],
+    plan: cadence.BucketPlan,
     signal_days: int = SIGNAL_LOOKBACK_DAYS,
-    extra_days: Iterable[date] = (),
     *,
     with_locks: bool = False,
 ) -> dict[str, cadence.Activity]:
-    """Each customer's activity up to ``as_of``, exact on the days the windows start or end;
-    unsubscribes and complaints of the last ``signal_days`` (a complaint pause may be long);
-    the reservations open at ``as_of``, and with ``with_locks`` the locks active then."""
-    windows = sorted(set(windows))
-    exact = cadence.days_to_read(windows, as_of) | frozenset(extra_days)
-    first_day = (as_of - timedelta(days=max(windows))).date()
+    """Each customer's activity up to ``as_of``, summarised as the plan says; unsubscribes and
+    complaints of the last ``signal_days`` (a complaint pause may be long); the reservations
+    open at ``as_of``, and with ``with_locks`` the locks active then."""
     lasts = await repository.last_contacts(session, tenant_id, ids, as_of)
-    buckets = await repository.day_counts_between(session, tenant_id, ids, first_day, as_of.date())
-    events = await repository.exact_contacts(session, tenant_id, ids, sorted(exact), as_of)
+    runs = await repository.run_counts(session, tenant_id, ids, plan.runs)
+    segments = await repository.segment_counts(session, tenant_id, ids, plan.segments)
+    events = await repository.exact_contacts(
+        session, tenant_id, ids, sorted(plan.exact_days), as_of
+    )
     signal_rows = await repository.signals(session, tenant_id, ids, as_of, signal_days)
     reservations_of = _reservations(
         await plans_repo.open_reservations(session, tenant_id, ids, as_of)
@@ -46,10 +46,14 @@ async def load(
     )
 
     days_of: dict[str, list[cadence.DayCount]] = defaultdict(list)
-    for row in buckets:
-        days_of[row["customer_id"]].append(
-            cadence.DayCount(**{k: v for k, v in row.items() if k != "customer_id"})
-        )
+    for row in runs:
+        first, last = plan.runs[row["idx"] - 1]
+        after, until = day_span(first)[0], day_span(last)[1]
+        days_of[row["customer_id"]].append(_bucket(row, first, after, until))
+    for row in segments:
+        after, until = plan.segments[row["idx"] - 1]
+        first = (after + MICROSECOND).astimezone(UTC).date()
+        days_of[row["customer_id"]].append(_bucket(row, first, after, until))
     events_of: dict[str, list[cadence.ContactEvent]] = defaultdict(list)
     for row in events:
         events_of[row["customer_id"]].append(
@@ -76,7 +80,7 @@ async def load(
             last_inbound_at=row["last_inbound_at"],
             last_response_channel=row["last_response_channel"],
             days=tuple(days_of[row["customer_id"]]),
-            exact_days=exact,
+            exact_days=plan.exact_days,
             events=tuple(events_of[row["customer_id"]]),
             signals=tuple(signals_of[row["customer_id"]]),
             reservations=tuple(reservations_of.get(row["customer_id"], ())),
@@ -84,6 +88,11 @@ async def load(
         )
         for row in lasts
     }
+
+
+def _bucket(row: RowMapping, first: date, after: datetime, until: datetime) -> cadence.DayCount:
+    counts = {column: row[column] for column in repository.COUNT_COLUMNS}
+    return cadence.DayCount(first, row["channel"], **counts, after=after, until=until)
 
 
 def _reservations(rows: Iterable[RowMapping]) -> dict[str, list[cadence.Reservation]]:

@@ -31,7 +31,7 @@ def contact_delta(row: Mapping[Any, Any], sign: int = 1) -> dict[str, int]:
         delta["inbound"] += sign
     if row.get("depth"):
         delta[row["depth"]] += sign
-    if row.get("engaged"):
+    if row.get("engaged") and row["direction"] == "outbound":
         delta["engaged"] += sign
     return delta
 
@@ -65,7 +65,7 @@ async def on_touches_stored(
     ]
     new_ids = [r["id"] for r in contacts if r["external_id"]]
     flagged = await repository.mark_engaged(session, tenant_id, refs, new_ids)
-    for row in flagged:
+    for row in (r for r in flagged if r["direction"] == "outbound"):
         add_into(
             deltas, _key(row["customer_id"], row["occurred_at"], row["channel"]), {"engaged": 1}
         )

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, RowMapping, Table, case, literal, or_, select, text, tuple_
@@ -136,21 +136,51 @@ LAST_CONTACTS = text(
     " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
 )
 
-DAY_COUNTS = text(
-    "SELECT customer_id, day, channel, "
-    + ", ".join(COUNT_COLUMNS)
-    + " FROM customer_day_counts WHERE tenant_id = :tenant_id"
-    " AND customer_id = ANY(CAST(:ids AS text[])) AND day >= :first_day AND day <= :last_day"
+COUNT_SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNT_COLUMNS)
+
+RUN_COUNTS = text(
+    "SELECT d.customer_id, r.idx, d.channel, "
+    + COUNT_SUMS
+    + " FROM unnest(CAST(:firsts AS date[]), CAST(:lasts AS date[])) WITH ORDINALITY"
+    " AS r(first_day, last_day, idx)"
+    " JOIN customer_day_counts d ON d.tenant_id = :tenant_id"
+    " AND d.customer_id = ANY(CAST(:ids AS text[]))"
+    " AND d.day >= r.first_day AND d.day <= r.last_day"
+    " GROUP BY d.customer_id, r.idx, d.channel"
+)
+
+# What one contact adds to the day counts (see app.frequency.ingest.contact_delta).
+TOUCH_COUNTS = (
+    "count(*) FILTER (WHERE t.direction = 'outbound')::int AS outbound,"
+    " count(*) FILTER (WHERE t.direction = 'outbound' AND t.automated)::int AS outbound_automated,"
+    " count(*) FILTER (WHERE t.direction = 'inbound')::int AS inbound,"
+    " count(*) FILTER (WHERE t.depth = 'light')::int AS light,"
+    " count(*) FILTER (WHERE t.depth = 'value')::int AS value,"
+    " count(*) FILTER (WHERE t.depth = 'deep')::int AS deep,"
+    " count(*) FILTER (WHERE t.direction = 'outbound' AND t.engaged)::int AS engaged"
+)
+
+# LATERAL: each (customer, stretch) is one range of the history index, never a customer's
+# whole history joined and filtered afterwards.
+SEGMENT_COUNTS = text(
+    f"SELECT u.customer_id, s.idx, t.channel, {TOUCH_COUNTS}"
+    " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
+    " CROSS JOIN unnest(CAST(:afters AS timestamptz[]), CAST(:untils AS timestamptz[]))"
+    " WITH ORDINALITY AS s(after, until, idx)"
+    " CROSS JOIN LATERAL (SELECT * FROM touches c WHERE c.tenant_id = :tenant_id"
+    " AND c.customer_id = u.customer_id AND c.occurred_at > s.after"
+    " AND c.occurred_at <= s.until AND c.kind = 'contact' OFFSET 0) AS t"
+    " GROUP BY u.customer_id, s.idx, t.channel"
 )
 
 EXACT_CONTACTS = text(
-    "SELECT t.customer_id, t.occurred_at, t.channel, t.direction, t.automated, t.depth, t.engaged"
-    " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
-    " CROSS JOIN unnest(CAST(:days AS date[])) AS d(day)"
-    " JOIN touches t ON t.tenant_id = :tenant_id AND t.customer_id = u.customer_id"
-    " AND t.occurred_at >= d.day::timestamp AT TIME ZONE 'UTC'"
-    " AND t.occurred_at < (d.day + 1)::timestamp AT TIME ZONE 'UTC'"
-    " AND t.occurred_at <= :as_of AND t.kind = 'contact'"
+    "SELECT u.customer_id, t.occurred_at, t.channel, t.direction, t.automated, t.depth,"
+    " t.engaged FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
+    " CROSS JOIN unnest(CAST(:starts AS timestamptz[])) AS d(start)"
+    " CROSS JOIN LATERAL (SELECT * FROM touches c WHERE c.tenant_id = :tenant_id"
+    " AND c.customer_id = u.customer_id AND c.occurred_at >= d.start"
+    " AND c.occurred_at < d.start + interval '1 day' AND c.occurred_at <= :as_of"
+    " AND c.kind = 'contact' OFFSET 0) AS t"
 )
 
 SIGNALS = text(
@@ -184,16 +214,40 @@ async def first_touches_after(
     return {row["customer_id"]: row["at"] for row in rows}
 
 
-async def day_counts_between(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[str], first_day: date, last_day: date
+async def run_counts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    ids: Sequence[str],
+    runs: Sequence[tuple[date, date]],
 ) -> list[RowMapping]:
+    """Per customer and channel, the day counts summed over each run of days (``idx`` from 1)."""
+    if not runs:
+        return []
     params = {
         "tenant_id": tenant_id,
         "ids": list(ids),
-        "first_day": first_day,
-        "last_day": last_day,
+        "firsts": [first for first, _ in runs],
+        "lasts": [last for _, last in runs],
     }
-    return list((await session.execute(DAY_COUNTS, params)).mappings())
+    return list((await session.execute(RUN_COUNTS, params)).mappings())
+
+
+async def segment_counts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    ids: Sequence[str],
+    segments: Sequence[tuple[datetime, datetime]],
+) -> list[RowMapping]:
+    """Per customer and channel, the contacts in each (after, until] (``idx`` from 1)."""
+    if not segments:
+        return []
+    params = {
+        "tenant_id": tenant_id,
+        "ids": list(ids),
+        "afters": [after for after, _ in segments],
+        "untils": [until for _, until in segments],
+    }
+    return list((await session.execute(SEGMENT_COUNTS, params)).mappings())
 
 
 async def exact_contacts(
@@ -203,7 +257,10 @@ async def exact_contacts(
     days: Sequence[date],
     as_of: datetime,
 ) -> list[RowMapping]:
-    params = {"tenant_id": tenant_id, "ids": list(ids), "days": sorted(days), "as_of": as_of}
+    if not days:
+        return []
+    starts = [datetime.combine(day, time(0), tzinfo=UTC) for day in sorted(days)]
+    params = {"tenant_id": tenant_id, "ids": list(ids), "starts": starts, "as_of": as_of}
     return list((await session.execute(EXACT_CONTACTS, params)).mappings())
 
 

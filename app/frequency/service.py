@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import RowMapping
@@ -21,6 +21,8 @@ from app.schemas import LATEST_JUDGED
 
 # How many customers one refresh evaluates per round of queries.
 REFRESH_CHUNK = 500
+# A run of days, then a day, then its contacts: at most this many finer reads of a status.
+MAX_REFINEMENTS = 3
 
 
 def to_profile(row: RowMapping) -> cadence.Profile:
@@ -68,11 +70,11 @@ async def judge_many(
     signal_days = max(activity_store.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
 
     async def judge(
-        group: Sequence[cadence.Profile], missing: frozenset[date] = frozenset()
+        group: Sequence[cadence.Profile], plan: cadence.BucketPlan
     ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
         ids = [p.customer_id for p in group]
         activities = await activity_store.load(
-            session, tenant_id, ids, as_of, windows, signal_days, missing, with_locks=with_locks
+            session, tenant_id, ids, as_of, plan, signal_days, with_locks=with_locks
         )
         judged = {}
         for profile in group:
@@ -83,11 +85,18 @@ async def judge_many(
             )
         return judged
 
-    judged = await judge(profiles)
-    missing = frozenset().union(*(s.missing_days for _, s in judged.values()))
-    if missing:  # a cap frees inside a bucketed day: read that day exactly and judge again
+    plan = cadence.plan_buckets(windows, as_of)
+    judged = await judge(profiles, plan)
+    # A cap frees inside a bucket: read its days in finer grain (a run of days day by day,
+    # then a day contact by contact) and judge those customers again.
+    for _ in range(MAX_REFINEMENTS):
         again = [p for p in profiles if judged[p.customer_id][1].missing_days]
-        judged |= await judge(again, missing)
+        if not again:
+            break
+        missing = frozenset().union(*(judged[p.customer_id][1].missing_days for p in again))
+        exact, split = plan.refined(missing)
+        plan = cadence.plan_buckets(windows, as_of, exact_days=exact, split_days=split)
+        judged |= await judge(again, plan)
     return judged
 
 

@@ -52,6 +52,13 @@ class Touch(Base):
             "tenant_id", "source", "ref_external_id",
             postgresql_where=text("ref_external_id IS NOT NULL"),
         ),
+        # Counting a stretch of a customer's contacts reads this index alone (index-only).
+        Index(
+            "ix_touches_contact_counts",
+            "tenant_id", "customer_id", "occurred_at",
+            postgresql_include=["channel", "direction", "automated", "depth", "engaged"],
+            postgresql_where=text("kind = 'contact'"),
+        ),
         # "The last contact at or before an instant" is one index probe, whatever the history.
         Index(
             "ix_touches_last_outbound",

@@ -1,12 +1,14 @@
 """Builders shared by the cadence engine's unit tests: plain data, UTC unless said otherwise."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.cadence import (
     Activity,
+    BucketPlan,
     ContactEvent,
     DayCount,
     Match,
@@ -16,6 +18,7 @@ from app.cadence import (
     Rule,
     Signal,
 )
+from app.cadence.windows import MICROSECOND, Window, day_span
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -69,19 +72,25 @@ def activity_from(
 
 def day_counts(events: Iterable[ContactEvent]) -> tuple[DayCount, ...]:
     """Per UTC day, per channel counts of the given contacts, as the store keeps them."""
-    tallies: dict[tuple[date, str], dict[str, int]] = {}
+    return tuple(_tallies(events, lambda e: utc_day(e.at)))
+
+
+def _tallies(
+    events: Iterable[ContactEvent], day_of: Callable[[ContactEvent], date]
+) -> list[DayCount]:
+    tallies: dict[tuple[date, str], dict[str, Any]] = {}
     for e in events:
-        tally = tallies.setdefault((utc_day(e.at), e.channel), {})
+        tally = tallies.setdefault((day_of(e), e.channel), {})
         keys = ["outbound" if e.outbound else "inbound"]
         keys += ["outbound_automated"] if e.outbound and e.automated else []
         keys += [e.depth] if e.depth else []
         keys += ["engaged"] if e.outbound and e.engaged else []
         for key in keys:
             tally[key] = tally.get(key, 0) + 1
-    return tuple(
+    return [
         DayCount(day=day, channel=channel, **tally)
         for (day, channel), tally in sorted(tallies.items())
-    )
+    ]
 
 
 def bucketed(exact: Activity, exact_days: Iterable[date]) -> Activity:
@@ -98,6 +107,36 @@ def bucketed(exact: Activity, exact_days: Iterable[date]) -> Activity:
         signals=exact.signals,
         reservations=exact.reservations,
     )
+
+
+def days_to_read(windows: Iterable[int], as_of: datetime) -> frozenset[date]:
+    """The UTC days where the given windows start or end."""
+    return frozenset(day for days in windows for day in Window(as_of, days).boundary_days())
+
+
+def planned(exact: Activity, plan: BucketPlan) -> Activity:
+    """The same history summarised the way the store follows a plan: runs of days and parts
+    of days as buckets, the plan's exact days contact by contact."""
+    buckets = [
+        bucket(exact.events, day_span(first)[0], day_span(last)[1]) for first, last in plan.runs
+    ]
+    buckets += [bucket(exact.events, after, until) for after, until in plan.segments]
+    return replace(
+        exact,
+        days=tuple(b for group in buckets for b in group),
+        exact_days=plan.exact_days,
+        events=tuple(e for e in exact.events if utc_day(e.at) in plan.exact_days),
+    )
+
+
+def bucket(events: Iterable[ContactEvent], after: datetime, until: datetime) -> list[DayCount]:
+    """Per channel, the counts of the contacts in (after, until]."""
+    inside = [e for e in events if after < e.at <= until]
+    first = (after + MICROSECOND).astimezone(UTC).date()
+    return [
+        replace(counts, day=first, after=after, until=until)
+        for counts in _tallies(inside, lambda e: first)
+    ]
 
 
 def make_profile(**kw: Any) -> Profile:

@@ -23,12 +23,12 @@ from app.cadence import (
     SignalKind,
     Status,
     Target,
-    days_to_read,
     evaluate,
+    plan_buckets,
     window_days_needed,
 )
 from app.cadence.calendar import Calendar, calendar_for, customer_calendar, in_range, leaves_time
-from tests.unit.cadence import activity_from, bucketed
+from tests.unit.cadence import activity_from, bucketed, days_to_read, planned
 
 SETTINGS = settings(max_examples=200, deadline=None)
 ZONES = (
@@ -432,6 +432,37 @@ def test_bucketed_activity_counts_like_exact_activity(
     assert status.missing_days == frozenset()
     # bucketed days are assumed to change at their start: a recheck never comes later
     if expected.recheck_at is not None:
+        assert status.recheck_at is not None
+        assert status.recheck_at <= expected.recheck_at
+    assert replace(status, recheck_at=None, over_until=None) == replace(
+        expected, recheck_at=None, over_until=None
+    )
+
+
+@SETTINGS
+@given(policies(), profiles(), histories, instants, reservation_draws)
+def test_the_stores_plan_judges_like_the_whole_history(
+    policy: Policy,
+    profile: Profile,
+    events: list[ContactEvent],
+    as_of: datetime,
+    reservations: list[tuple[int, int, str]],
+) -> None:
+    """Runs of days and parts of days summed, refined where a cap frees inside one (a run day
+    by day, then a day contact by contact): the same status as from every contact."""
+    exact = activity_from(until(events, as_of), reservations=reservations_at(as_of, reservations))
+    expected = evaluate(policy, profile, exact, as_of)
+    windows = window_days_needed(policy, profile, as_of)
+    plan = plan_buckets(windows, as_of)
+    status = evaluate(policy, profile, planned(exact, plan), as_of)
+    for _ in range(3):
+        if not status.missing_days:
+            break
+        exact_days, split_days = plan.refined(status.missing_days)
+        plan = plan_buckets(windows, as_of, exact_days=exact_days, split_days=split_days)
+        status = evaluate(policy, profile, planned(exact, plan), as_of)
+    assert status.missing_days == frozenset()
+    if expected.recheck_at is not None:  # a bucket is assumed to change at its start
         assert status.recheck_at is not None
         assert status.recheck_at <= expected.recheck_at
     assert replace(status, recheck_at=None, over_until=None) == replace(

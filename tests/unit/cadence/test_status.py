@@ -17,7 +17,6 @@ from app.cadence import (
     SignalKind,
     Status,
     Target,
-    days_to_read,
     evaluate,
     window_days_needed,
 )
@@ -25,6 +24,7 @@ from app.cadence.types import WELL_KNOWN_CHANNELS, WindowCount
 from tests.unit.cadence import (
     activity_from,
     bucketed,
+    days_to_read,
     hm,
     inb,
     local,

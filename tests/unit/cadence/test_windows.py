@@ -4,9 +4,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.cadence import Activity, ContactEvent, days_to_read
+from app.cadence import Activity, ContactEvent
 from app.cadence.windows import OUTBOUND, Counter, Selector, Window
-from tests.unit.cadence import activity_from, bucketed, inb, out, utc
+from tests.unit.cadence import activity_from, bucketed, days_to_read, inb, out, utc
 
 AS_OF = utc(2026, 11, 20, 3)
 WEEK = Window(AS_OF, 7)
@@ -88,7 +88,8 @@ def test_leave_times_are_soonest_first() -> None:
         (utc(2026, 11, 25, 8), None),
     ]
     counter = Counter(bucketed(exact, WEEK.boundary_days()))
-    assert counter.leave_times(WEEK, OUTBOUND) == [
+    leaving = counter.leave_times(WEEK, OUTBOUND)
+    assert [(at, bucket.day if bucket else None) for at, bucket in leaving] == [
         (utc(2026, 11, 21), date(2026, 11, 14)),  # a bucketed day: its start, and the day
         (utc(2026, 11, 25), date(2026, 11, 18)),
     ]
