@@ -31,7 +31,7 @@ from app.cadence.types import (
     StatusCode,
     WindowCount,
 )
-from app.cadence.windows import MICROSECOND, Counter, Selector, Window, span_of
+from app.cadence.windows import Counter, Selector, Window, first_instant
 
 COUNT_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
 FATIGUE_WINDOWS = (30, 90)
@@ -249,7 +249,5 @@ def _recheck_at(
 def _engagement_changes(activity: Activity, as_of: datetime) -> list[datetime | None]:
     """Open rates move when an email crosses the 30- or 90-day line (a day early if bucketed)."""
     emails = [e.at for e in activity.events if e.channel == "email" and e.outbound]
-    emails += [
-        span_of(d)[0] + MICROSECOND for d in activity.days if d.channel == "email" and d.outbound
-    ]
+    emails += [first_instant(d) for d in activity.days if d.channel == "email" and d.outbound]
     return [at + timedelta(days=days) for at in emails for days in FATIGUE_WINDOWS]

@@ -137,6 +137,7 @@ class DayCount:
     engaged: int = 0  # outbound contacts with an opened or clicked engagement
     after: datetime | None = None
     until: datetime | None = None
+    first_at: datetime | None = None  # its earliest contact, when the store knows it
 
 
 @dataclass(frozen=True, slots=True)

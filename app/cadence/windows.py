@@ -70,6 +70,11 @@ def span_of(bucket: DayCount) -> tuple[datetime, datetime]:
     return day_span(bucket.day)
 
 
+def first_instant(bucket: DayCount) -> datetime:
+    """The earliest instant a contact of the bucket may lie at."""
+    return bucket.first_at or span_of(bucket)[0] + MICROSECOND
+
+
 def days_of(after: datetime, until: datetime) -> list[date]:
     """The UTC days (after, until] touches."""
     first, last = (after + MICROSECOND).astimezone(UTC).date(), until.astimezone(UTC).date()
@@ -148,7 +153,7 @@ class Counter:
             if window.holds(e.at) and selector.takes_event(e)
         ]
         for bucket in self._days_in(window):
-            first = span_of(bucket)[0] + MICROSECOND + shift
+            first = first_instant(bucket) + shift
             times.extend([(first, bucket)] * selector.count_in_day(bucket))
         return sorted(times, key=lambda item: item[0])
 

@@ -92,7 +92,9 @@ async def load(
 
 def _bucket(row: RowMapping, first: date, after: datetime, until: datetime) -> cadence.DayCount:
     counts = {column: row[column] for column in repository.COUNT_COLUMNS}
-    return cadence.DayCount(first, row["channel"], **counts, after=after, until=until)
+    return cadence.DayCount(
+        first, row["channel"], **counts, after=after, until=until, first_at=row.get("first_at")
+    )
 
 
 def _reservations(rows: Iterable[RowMapping]) -> dict[str, list[cadence.Reservation]]:

@@ -163,7 +163,7 @@ TOUCH_COUNTS = (
 # LATERAL: each (customer, stretch) is one range of the history index, never a customer's
 # whole history joined and filtered afterwards.
 SEGMENT_COUNTS = text(
-    f"SELECT u.customer_id, s.idx, t.channel, {TOUCH_COUNTS}"
+    f"SELECT u.customer_id, s.idx, t.channel, {TOUCH_COUNTS}, min(t.occurred_at) AS first_at"
     " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
     " CROSS JOIN unnest(CAST(:afters AS timestamptz[]), CAST(:untils AS timestamptz[]))"
     " WITH ORDINALITY AS s(after, until, idx)"

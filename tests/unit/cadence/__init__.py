@@ -18,7 +18,7 @@ from app.cadence import (
     Rule,
     Signal,
 )
-from app.cadence.windows import MICROSECOND, Window, day_span
+from app.cadence.windows import MICROSECOND, Window, day_span, span_of
 
 CREATED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -120,13 +120,22 @@ def planned(exact: Activity, plan: BucketPlan) -> Activity:
     buckets = [
         bucket(exact.events, day_span(first)[0], day_span(last)[1]) for first, last in plan.runs
     ]
-    buckets += [bucket(exact.events, after, until) for after, until in plan.segments]
+    buckets += [
+        [replace(b, first_at=earliest(exact.events, b)) for b in bucket(exact.events, *segment)]
+        for segment in plan.segments
+    ]
     return replace(
         exact,
         days=tuple(b for group in buckets for b in group),
         exact_days=plan.exact_days,
         events=tuple(e for e in exact.events if utc_day(e.at) in plan.exact_days),
     )
+
+
+def earliest(events: Iterable[ContactEvent], b: DayCount) -> datetime:
+    """The first contact of a bucket's channel in its stretch (as the store gives segments)."""
+    after, until = span_of(b)
+    return min(e.at for e in events if e.channel == b.channel and after < e.at <= until)
 
 
 def bucket(events: Iterable[ContactEvent], after: datetime, until: datetime) -> list[DayCount]:
