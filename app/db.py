@@ -3,6 +3,7 @@
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import (
@@ -35,6 +36,7 @@ def make_engine(settings: Settings, url: str) -> AsyncEngine:
         max_overflow=settings.pool_max_overflow,
         pool_timeout=settings.pool_timeout_seconds,
         pool_recycle=1800,
+        json_deserializer=orjson.loads,
         connect_args={
             "timeout": settings.pool_timeout_seconds,
             "server_settings": {

@@ -87,13 +87,11 @@ def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: dateti
 
 def _counts(counter: Counter, as_of: datetime) -> dict[str, WindowCount]:
     both = Selector()
-    return {
-        label: WindowCount(
-            total=counter.count(Window(as_of, days), both),
-            by_channel=counter.by_channel(Window(as_of, days), both),
-        )
-        for label, days in COUNT_WINDOWS.items()
-    }
+    counts = {}
+    for label, days in COUNT_WINDOWS.items():
+        by_channel = counter.by_channel(Window(as_of, days), both)
+        counts[label] = WindowCount(total=sum(by_channel.values()), by_channel=by_channel)
+    return counts
 
 
 def _over_conditions(
@@ -242,6 +240,7 @@ def _recheck_at(
     candidates += [c.until for c in suppressed] + [c.until for c in over]
     candidates += [c.state.frees_at for c in caps] + [c.exceeded_until for c in caps]
     candidates += [r.expires_at for r in activity.reservations]
+    candidates += [activity.next_touch_at]  # a touch dated ahead counts from its instant
     candidates += _engagement_changes(activity, as_of)
     return min((t for t in candidates if t is not None and t > as_of), default=None)
 

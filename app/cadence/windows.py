@@ -112,6 +112,7 @@ class Counter:
     def __init__(self, activity: Activity) -> None:
         self.activity = activity
         self.missing_days: set[date] = set()
+        self._spans = [(*span_of(bucket), bucket) for bucket in activity.days]
 
     def count(self, window: Window, selector: Selector) -> int:
         return sum(self._bucket_counts(window, selector)) + sum(
@@ -133,8 +134,7 @@ class Counter:
 
     def _days_in(self, window: Window) -> Iterator[DayCount]:
         """Buckets wholly inside the window; those only partly inside are noted missing."""
-        for bucket in self.activity.days:
-            after, until = span_of(bucket)
+        for after, until, bucket in self._spans:
             if window.covers(after, until):
                 yield bucket
             elif window.overlaps(after, until):

@@ -59,21 +59,6 @@ async def decide(
     return (await session.execute(stmt)).mappings().one_or_none()
 
 
-async def open_reservations(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str], as_of: datetime
-) -> list[RowMapping]:
-    """Reservations counting against caps at ``as_of``."""
-    c = plans.c
-    stmt = select(c.customer_id, c.channel, c.planned_at, c.expires_at).where(
-        c.tenant_id == tenant_id,
-        c.customer_id.in_(list(customer_ids)),
-        c.kind == "reservation",
-        is_open(as_of),
-        c.planned_at <= as_of,
-    )
-    return list((await session.execute(stmt)).mappings())
-
-
 async def open_near(
     session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, at: datetime, window: timedelta
 ) -> list[RowMapping]:

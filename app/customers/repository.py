@@ -1,7 +1,7 @@
 """SQL for customer profiles."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, cast
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.customers.schemas import CustomerFilters
+from app.policies import repository as policies_repo
 
 customers = cast(Table, Customer.__table__)
 
@@ -25,6 +26,17 @@ async def get(
     stmt = _scoped(tenant_id).where(customers.c.customer_id == customer_id)
     if for_update:
         stmt = stmt.with_for_update()
+    row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
+    return row
+
+
+async def get_with_policy_version(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str
+) -> RowMapping | None:
+    """A profile, and the tenant's active policy version beside it (one round trip)."""
+    stmt = select(
+        *customers.c, policies_repo.active_version_of(tenant_id).label("policy_version")
+    ).where(customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id)
     row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
     return row
 
@@ -130,10 +142,3 @@ async def find_by_email(
     for email, customer_id in await session.execute(stmt):
         found.setdefault(email, []).append(customer_id)
     return found
-
-
-async def get_many(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]
-) -> list[RowMapping]:
-    stmt = _scoped(tenant_id).where(customers.c.customer_id.in_(list(customer_ids)))
-    return list((await session.execute(stmt.order_by(customers.c.customer_id))).mappings())

@@ -1,19 +1,16 @@
-"""Assemble the engine's Activity for many customers from a few set-based queries."""
+"""Assemble the engine's Activity for many customers from one set-based query."""
 
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
-from app.actors import actor_from
 from app.cadence.windows import MICROSECOND, day_span
-from app.conflicts import repository as plans_repo
 from app.frequency import repository
-from app.locks import repository as locks_repo
 
 SIGNAL_LOOKBACK_DAYS = 366
 
@@ -31,85 +28,77 @@ async def load(
     """Each customer's activity up to ``as_of``, summarised as the plan says; unsubscribes and
     complaints of the last ``signal_days`` (a complaint pause may be long); the reservations
     open at ``as_of``, and with ``with_locks`` the locks active then."""
-    lasts = await repository.last_contacts(session, tenant_id, ids, as_of)
-    runs = await repository.run_counts(session, tenant_id, ids, plan.runs)
-    segments = await repository.segment_counts(session, tenant_id, ids, plan.segments)
-    events = await repository.exact_contacts(
-        session, tenant_id, ids, sorted(plan.exact_days), as_of
-    )
-    signal_rows = await repository.signals(session, tenant_id, ids, as_of, signal_days)
-    reservations_of = _reservations(
-        await plans_repo.open_reservations(session, tenant_id, ids, as_of)
-    )
-    locks_of = (
-        _locks(await locks_repo.active_for(session, tenant_id, ids, as_of)) if with_locks else {}
-    )
-
-    days_of: dict[str, list[cadence.DayCount]] = defaultdict(list)
-    for row in runs:
-        first, last = plan.runs[row["idx"] - 1]
-        after, until = day_span(first)[0], day_span(last)[1]
-        days_of[row["customer_id"]].append(_bucket(row, first, after, until))
-    for row in segments:
-        after, until = plan.segments[row["idx"] - 1]
-        first = (after + MICROSECOND).astimezone(UTC).date()
-        days_of[row["customer_id"]].append(_bucket(row, first, after, until))
-    events_of: dict[str, list[cadence.ContactEvent]] = defaultdict(list)
-    for row in events:
-        events_of[row["customer_id"]].append(
-            cadence.ContactEvent(
-                at=row["occurred_at"],
-                channel=row["channel"],
-                outbound=row["direction"] == "outbound",
-                automated=row["automated"],
-                depth=row["depth"],
-                engaged=row["engaged"],
-            )
-        )
-    signals_of: dict[str, list[cadence.Signal]] = defaultdict(list)
-    for row in signal_rows:
-        signals_of[row["customer_id"]].append(
-            cadence.Signal(row["occurred_at"], cadence.SignalKind(row["outcome"]), row["channel"])
-        )
-    return {
-        row["customer_id"]: cadence.Activity(
-            last_contact_at=max(
-                (t for t in (row["last_outbound_at"], row["last_inbound_at"]) if t), default=None
-            ),
-            last_outbound_at=row["last_outbound_at"],
-            last_inbound_at=row["last_inbound_at"],
-            last_response_channel=row["last_response_channel"],
-            days=tuple(days_of[row["customer_id"]]),
-            exact_days=plan.exact_days,
-            events=tuple(events_of[row["customer_id"]]),
-            signals=tuple(signals_of[row["customer_id"]]),
-            reservations=tuple(reservations_of.get(row["customer_id"], ())),
-            locks=tuple(locks_of.get(row["customer_id"], ())),
-        )
-        for row in lasts
-    }
+    rows = await repository.activities(
+        session, tenant_id, ids, as_of, runs=plan.runs, segments=plan.segments,
+        exact_days=sorted(plan.exact_days), signals_since=as_of - timedelta(days=signal_days),
+        with_locks=with_locks,
+    )  # fmt: skip
+    return {row["customer_id"]: _activity(row, plan) for row in rows}
 
 
-def _bucket(row: RowMapping, first: date, after: datetime, until: datetime) -> cadence.DayCount:
-    counts = {column: row[column] for column in repository.COUNT_COLUMNS}
-    return cadence.DayCount(
-        first, row["channel"], **counts, after=after, until=until, first_at=row.get("first_at")
+def _activity(row: RowMapping, plan: cadence.BucketPlan) -> cadence.Activity:
+    last_outbound, last_inbound = row["last_outbound_at"], row["last_inbound_at"]
+    return cadence.Activity(
+        last_contact_at=max((t for t in (last_outbound, last_inbound) if t), default=None),
+        last_outbound_at=last_outbound,
+        last_inbound_at=last_inbound,
+        last_response_channel=row["last_response_channel"],
+        days=(
+            *(_run(item, plan) for item in _items(row["runs"])),
+            *(_segment(item, plan) for item in _items(row["segments"])),
+        ),
+        exact_days=plan.exact_days,
+        events=tuple(_event(item) for item in _items(row["events"])),
+        signals=tuple(
+            cadence.Signal(_at(at), cadence.SignalKind(outcome), channel)
+            for at, outcome, channel in _items(row["signals"])
+        ),
+        reservations=tuple(
+            cadence.Reservation(channel, _at(planned), _at(expires))
+            for channel, planned, expires in _items(row["reservations"])
+        ),
+        locks=tuple(
+            cadence.LockHold(cadence.Actor(rep, team, partner), _at(starts), _at(ends))
+            for rep, team, partner, starts, ends in _items(row["locks"])
+        ),
+        next_touch_at=row["next_touch_at"],
     )
 
 
-def _reservations(rows: Iterable[RowMapping]) -> dict[str, list[cadence.Reservation]]:
-    found: dict[str, list[cadence.Reservation]] = defaultdict(list)
-    for row in rows:
-        found[row["customer_id"]].append(
-            cadence.Reservation(row["channel"], row["planned_at"], row["expires_at"])
-        )
-    return found
+def _items(value: list[Any] | None) -> list[Any]:
+    """A JSON array of arrays, as the query aggregates them (NULL when there are none)."""
+    return value or []
 
 
-def _locks(rows: Iterable[RowMapping]) -> dict[str, list[cadence.LockHold]]:
-    found: dict[str, list[cadence.LockHold]] = defaultdict(list)
-    for row in rows:
-        holder = actor_from(row, prefix="holder_")
-        ends_at = min(t for t in (row["expires_at"], row["released_at"]) if t is not None)
-        found[row["customer_id"]].append(cadence.LockHold(holder, row["starts_at"], ends_at))
-    return found
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _run(item: list[Any], plan: cadence.BucketPlan) -> cadence.DayCount:
+    idx, channel, *counts = item
+    first, last = plan.runs[idx - 1]
+    return _bucket(first, channel, counts, day_span(first)[0], day_span(last)[1], None)
+
+
+def _segment(item: list[Any], plan: cadence.BucketPlan) -> cadence.DayCount:
+    idx, channel, *counts, first_at = item
+    after, until = plan.segments[idx - 1]
+    first = (after + MICROSECOND).astimezone(UTC).date()
+    return _bucket(first, channel, counts, after, until, _at(first_at))
+
+
+def _bucket(
+    first: date,
+    channel: str,
+    counts: list[int],
+    after: datetime,
+    until: datetime,
+    first_at: datetime | None,
+) -> cadence.DayCount:
+    tallies = dict(zip(repository.COUNT_COLUMNS, map(int, counts), strict=True))
+    return cadence.DayCount(first, channel, **tallies, after=after, until=until, first_at=first_at)
+
+
+def _event(item: list[Any]) -> cadence.ContactEvent:
+    at, channel, outbound, automated, depth, engaged = item
+    return cadence.ContactEvent(_at(at), channel, outbound, automated, depth, engaged)

@@ -63,8 +63,7 @@ async def on_touches_stored(
         for r in engagements
         if r["outcome"] in ENGAGING_OUTCOMES and r["ref_external_id"]
     ]
-    new_ids = [r["id"] for r in contacts if r["external_id"]]
-    flagged = await repository.mark_engaged(session, tenant_id, refs, new_ids)
+    flagged = await repository.mark_engaged(session, tenant_id, refs)
     for row in (r for r in flagged if r["direction"] == "outbound"):
         add_into(
             deltas, _key(row["customer_id"], row["occurred_at"], row["channel"]), {"engaged": 1}

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, RowMapping, Table, case, literal, or_, select, text, tuple_
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.frequency.models import CustomerDayCount, CustomerSchedule
+from app.policies.repository import active_version_of
 from app.touches.models import RESPONSE_CONDITION, SIGNAL_CONDITION
 
 day_counts = cast(Table, CustomerDayCount.__table__)
@@ -55,42 +56,22 @@ MARK_ENGAGED_CONTACTS = text(
     " RETURNING c.customer_id, c.occurred_at, c.channel, c.direction"
 )
 
-MARK_ENGAGED_NEW_CONTACTS = text(
-    "UPDATE touches c SET engaged = true WHERE c.tenant_id = :tenant_id"
-    " AND c.id = ANY(CAST(:ids AS uuid[])) AND NOT c.engaged AND EXISTS ("
-    " SELECT 1 FROM touches e WHERE e.tenant_id = c.tenant_id AND e.source = c.source"
-    " AND e.ref_external_id = c.external_id AND e.kind = 'engagement'"
-    " AND e.outcome IN ('opened', 'clicked'))"
-    " RETURNING c.customer_id, c.occurred_at, c.channel, c.direction"
-)
-
 
 async def mark_engaged(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    refs: Sequence[tuple[str, str]],
-    new_contact_ids: Sequence[uuid.UUID],
+    session: AsyncSession, tenant_id: uuid.UUID, refs: Sequence[tuple[str, str]]
 ) -> list[RowMapping]:
-    """Flag contacts that an opened or clicked engagement points at, whichever came first;
-    returns the contacts newly flagged."""
-    flagged: list[RowMapping] = []
-    if refs:
-        ordered = sorted(set(refs))
-        result = await session.execute(
-            MARK_ENGAGED_CONTACTS,
-            {
-                "tenant_id": tenant_id,
-                "source": [r[0] for r in ordered],
-                "ref": [r[1] for r in ordered],
-            },
-        )
-        flagged += list(result.mappings())
-    if new_contact_ids:
-        result = await session.execute(
-            MARK_ENGAGED_NEW_CONTACTS, {"tenant_id": tenant_id, "ids": list(new_contact_ids)}
-        )
-        flagged += list(result.mappings())
-    return flagged
+    """Flag the stored contacts these opened or clicked engagements point at, by (source,
+    external_id); returns the contacts newly flagged. (A contact that comes after its
+    engagement is flagged as it is inserted.)"""
+    if not refs:
+        return []
+    ordered = sorted(set(refs))
+    params = {
+        "tenant_id": tenant_id,
+        "source": [r[0] for r in ordered],
+        "ref": [r[1] for r in ordered],
+    }
+    return list((await session.execute(MARK_ENGAGED_CONTACTS, params)).mappings())
 
 
 OPT_OUT = text(
@@ -122,158 +103,129 @@ async def opt_out(
     )
 
 
-LAST_CONTACTS = text(
-    "SELECT u.customer_id,"
-    " (SELECT t.occurred_at FROM touches t WHERE t.tenant_id = :tenant_id"
-    "  AND t.customer_id = u.customer_id AND t.kind = 'contact' AND t.direction = 'outbound'"
-    "  AND t.occurred_at <= :as_of ORDER BY t.occurred_at DESC LIMIT 1) AS last_outbound_at,"
-    " (SELECT t.occurred_at FROM touches t WHERE t.tenant_id = :tenant_id"
-    "  AND t.customer_id = u.customer_id AND t.kind = 'contact' AND t.direction = 'inbound'"
-    "  AND t.occurred_at <= :as_of ORDER BY t.occurred_at DESC LIMIT 1) AS last_inbound_at,"
-    " (SELECT t.channel FROM touches t WHERE t.tenant_id = :tenant_id"
-    f"  AND t.customer_id = u.customer_id AND ({RESPONSE_CONDITION})"
-    "  AND t.occurred_at <= :as_of ORDER BY t.occurred_at DESC LIMIT 1) AS last_response_channel"
-    " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
-)
+def _latest(column: str, condition: str) -> str:
+    return (
+        f"(SELECT t.{column} FROM touches t WHERE t.tenant_id = :tenant_id"
+        f" AND t.customer_id = u.customer_id AND ({condition}) AND t.occurred_at <= :as_of"
+        " ORDER BY t.occurred_at DESC LIMIT 1)"
+    )
 
-COUNT_SUMS = ", ".join(f"sum({c})::int AS {c}" for c in COUNT_COLUMNS)
 
-RUN_COUNTS = text(
-    "SELECT d.customer_id, r.idx, d.channel, "
-    + COUNT_SUMS
-    + " FROM unnest(CAST(:firsts AS date[]), CAST(:lasts AS date[])) WITH ORDINALITY"
-    " AS r(first_day, last_day, idx)"
-    " JOIN customer_day_counts d ON d.tenant_id = :tenant_id"
-    " AND d.customer_id = ANY(CAST(:ids AS text[]))"
-    " AND d.day >= r.first_day AND d.day <= r.last_day"
-    " GROUP BY d.customer_id, r.idx, d.channel"
-)
+def _json_rows(columns: str, source: str) -> str:
+    """A subquery's rows as one JSON array of arrays (rows in no particular order)."""
+    return f"(SELECT json_agg(json_build_array({columns})) FROM {source})"
 
+
+COUNTS = ", ".join(f"x.{c}" for c in COUNT_COLUMNS)
+SUMS = ", ".join(f"sum(d.{c}) AS {c}" for c in COUNT_COLUMNS)
 # What one contact adds to the day counts (see app.frequency.ingest.contact_delta).
-TOUCH_COUNTS = (
-    "count(*) FILTER (WHERE t.direction = 'outbound')::int AS outbound,"
-    " count(*) FILTER (WHERE t.direction = 'outbound' AND t.automated)::int AS outbound_automated,"
-    " count(*) FILTER (WHERE t.direction = 'inbound')::int AS inbound,"
-    " count(*) FILTER (WHERE t.depth = 'light')::int AS light,"
-    " count(*) FILTER (WHERE t.depth = 'value')::int AS value,"
-    " count(*) FILTER (WHERE t.depth = 'deep')::int AS deep,"
-    " count(*) FILTER (WHERE t.direction = 'outbound' AND t.engaged)::int AS engaged"
+TALLIES = (
+    "count(*) FILTER (WHERE c.direction = 'outbound') AS outbound,"
+    " count(*) FILTER (WHERE c.direction = 'outbound' AND c.automated) AS outbound_automated,"
+    " count(*) FILTER (WHERE c.direction = 'inbound') AS inbound,"
+    " count(*) FILTER (WHERE c.depth = 'light') AS light,"
+    " count(*) FILTER (WHERE c.depth = 'value') AS value,"
+    " count(*) FILTER (WHERE c.depth = 'deep') AS deep,"
+    " count(*) FILTER (WHERE c.direction = 'outbound' AND c.engaged) AS engaged"
 )
+CONTACT = "c.tenant_id = :tenant_id AND c.customer_id = u.customer_id AND c.kind = 'contact'"
+OUTBOUND_CONTACT = "kind = 'contact' AND direction = 'outbound'"
+INBOUND_CONTACT = "kind = 'contact' AND direction = 'inbound'"
 
-# LATERAL: each (customer, stretch) is one range of the history index, never a customer's
-# whole history joined and filtered afterwards.
-SEGMENT_COUNTS = text(
-    f"SELECT u.customer_id, s.idx, t.channel, {TOUCH_COUNTS}, min(t.occurred_at) AS first_at"
+# Everything the engine reads of each customer, in one round trip. LATERAL keeps each stretch
+# of contacts one range of an index, never a customer's whole history filtered afterwards.
+ACTIVITY = text(
+    "SELECT u.customer_id, "
+    + _latest("occurred_at", OUTBOUND_CONTACT)
+    + " AS last_outbound_at, "
+    + _latest("occurred_at", INBOUND_CONTACT)
+    + " AS last_inbound_at, "
+    + _latest("channel", RESPONSE_CONDITION)
+    + " AS last_response_channel,"
+    " (SELECT min(c.occurred_at) FROM touches c WHERE c.tenant_id = :tenant_id"
+    "  AND c.customer_id = u.customer_id AND c.occurred_at > :as_of) AS next_touch_at,"
+    + _json_rows(
+        f"x.idx, x.channel, {COUNTS}",
+        f"(SELECT r.idx, d.channel, {SUMS}"
+        " FROM unnest(CAST(:run_firsts AS date[]), CAST(:run_lasts AS date[]))"
+        " WITH ORDINALITY AS r(first_day, last_day, idx)"
+        " JOIN customer_day_counts d ON d.tenant_id = :tenant_id"
+        " AND d.customer_id = u.customer_id AND d.day BETWEEN r.first_day AND r.last_day"
+        " GROUP BY r.idx, d.channel) AS x",
+    )
+    + " AS runs,"
+    + _json_rows(
+        f"x.idx, x.channel, {COUNTS}, x.first_at",
+        f"(SELECT s.idx, c.channel, {TALLIES}, min(c.occurred_at) AS first_at"
+        " FROM unnest(CAST(:segment_afters AS timestamptz[]),"
+        " CAST(:segment_untils AS timestamptz[])) WITH ORDINALITY AS s(after, until, idx)"
+        f" CROSS JOIN LATERAL (SELECT * FROM touches c WHERE {CONTACT}"
+        " AND c.occurred_at > s.after AND c.occurred_at <= s.until OFFSET 0) AS c"
+        " GROUP BY s.idx, c.channel) AS x",
+    )
+    + " AS segments,"
+    + _json_rows(
+        "c.occurred_at, c.channel, c.direction = 'outbound', c.automated, c.depth, c.engaged",
+        "unnest(CAST(:exact_starts AS timestamptz[])) AS d(start)"
+        f" CROSS JOIN LATERAL (SELECT * FROM touches c WHERE {CONTACT}"
+        " AND c.occurred_at >= d.start AND c.occurred_at < d.start + interval '1 day'"
+        " AND c.occurred_at <= :as_of OFFSET 0) AS c",
+    )
+    + " AS events,"
+    + _json_rows(
+        "t.occurred_at, t.outcome, t.channel",
+        "touches t WHERE t.tenant_id = :tenant_id AND t.customer_id = u.customer_id"
+        f" AND ({SIGNAL_CONDITION}) AND t.occurred_at <= :as_of AND t.occurred_at > :since",
+    )
+    + " AS signals,"
+    + _json_rows(
+        "p.channel, p.planned_at, p.expires_at",
+        "contact_plans p WHERE p.tenant_id = :tenant_id AND p.customer_id = u.customer_id"
+        " AND p.kind = 'reservation' AND p.status IN ('pending', 'approved')"
+        " AND p.planned_at <= :as_of AND p.expires_at > :as_of",
+    )
+    + " AS reservations,"
+    + _json_rows(
+        "l.holder_rep_id, l.holder_team, l.holder_partner_id, l.starts_at,"
+        " LEAST(l.expires_at, l.released_at)",
+        "contact_locks l WHERE CAST(:with_locks AS boolean) AND l.tenant_id = :tenant_id"
+        " AND l.customer_id = u.customer_id AND l.starts_at <= :as_of"
+        " AND coalesce(l.released_at, l.expires_at) > :as_of",
+    )
+    + " AS locks"
     " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
-    " CROSS JOIN unnest(CAST(:afters AS timestamptz[]), CAST(:untils AS timestamptz[]))"
-    " WITH ORDINALITY AS s(after, until, idx)"
-    " CROSS JOIN LATERAL (SELECT * FROM touches c WHERE c.tenant_id = :tenant_id"
-    " AND c.customer_id = u.customer_id AND c.occurred_at > s.after"
-    " AND c.occurred_at <= s.until AND c.kind = 'contact' OFFSET 0) AS t"
-    " GROUP BY u.customer_id, s.idx, t.channel"
-)
-
-EXACT_CONTACTS = text(
-    "SELECT u.customer_id, t.occurred_at, t.channel, t.direction, t.automated, t.depth,"
-    " t.engaged FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
-    " CROSS JOIN unnest(CAST(:starts AS timestamptz[])) AS d(start)"
-    " CROSS JOIN LATERAL (SELECT * FROM touches c WHERE c.tenant_id = :tenant_id"
-    " AND c.customer_id = u.customer_id AND c.occurred_at >= d.start"
-    " AND c.occurred_at < d.start + interval '1 day' AND c.occurred_at <= :as_of"
-    " AND c.kind = 'contact' OFFSET 0) AS t"
-)
-
-SIGNALS = text(
-    "SELECT t.customer_id, t.occurred_at, t.outcome, t.channel"
-    " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
-    " JOIN touches t ON t.tenant_id = :tenant_id AND t.customer_id = u.customer_id"
-    f" AND ({SIGNAL_CONDITION}) AND t.occurred_at <= :as_of AND t.occurred_at > :since"
 )
 
 
-async def last_contacts(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[str], as_of: datetime
-) -> list[RowMapping]:
-    params = {"tenant_id": tenant_id, "ids": list(ids), "as_of": as_of}
-    return list((await session.execute(LAST_CONTACTS, params)).mappings())
-
-
-FIRST_TOUCHES_AFTER = text(
-    "SELECT t.customer_id, min(t.occurred_at) AS at FROM touches t"
-    " WHERE t.tenant_id = :tenant_id AND t.customer_id = ANY(CAST(:ids AS text[]))"
-    " AND t.occurred_at > :now GROUP BY t.customer_id"
-)
-
-
-async def first_touches_after(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[str], now: datetime
-) -> dict[str, datetime]:
-    """Each customer's first touch dated after ``now``, if any (touches may come early)."""
-    params = {"tenant_id": tenant_id, "ids": list(ids), "now": now}
-    rows = (await session.execute(FIRST_TOUCHES_AFTER, params)).mappings()
-    return {row["customer_id"]: row["at"] for row in rows}
-
-
-async def run_counts(
+async def activities(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     ids: Sequence[str],
+    as_of: datetime,
+    *,
     runs: Sequence[tuple[date, date]],
-) -> list[RowMapping]:
-    """Per customer and channel, the day counts summed over each run of days (``idx`` from 1)."""
-    if not runs:
-        return []
-    params = {
-        "tenant_id": tenant_id,
-        "ids": list(ids),
-        "firsts": [first for first, _ in runs],
-        "lasts": [last for _, last in runs],
-    }
-    return list((await session.execute(RUN_COUNTS, params)).mappings())
-
-
-async def segment_counts(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    ids: Sequence[str],
     segments: Sequence[tuple[datetime, datetime]],
+    exact_days: Sequence[date],
+    signals_since: datetime,
+    with_locks: bool,
 ) -> list[RowMapping]:
-    """Per customer and channel, the contacts in each (after, until] (``idx`` from 1)."""
-    if not segments:
-        return []
+    """Per customer: its last contacts, its first touch after ``as_of``, and as JSON arrays its
+    day counts summed per run, its contacts tallied per segment, the contacts of the exact
+    days, its unsubscribes and complaints since ``signals_since``, its open reservations and
+    (with ``with_locks``) the locks active at ``as_of``."""
     params = {
         "tenant_id": tenant_id,
         "ids": list(ids),
-        "afters": [after for after, _ in segments],
-        "untils": [until for _, until in segments],
+        "as_of": as_of,
+        "run_firsts": [first for first, _ in runs],
+        "run_lasts": [last for _, last in runs],
+        "segment_afters": [after for after, _ in segments],
+        "segment_untils": [until for _, until in segments],
+        "exact_starts": [datetime.combine(day, time(0), tzinfo=UTC) for day in exact_days],
+        "since": signals_since,
+        "with_locks": with_locks,
     }
-    return list((await session.execute(SEGMENT_COUNTS, params)).mappings())
-
-
-async def exact_contacts(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    ids: Sequence[str],
-    days: Sequence[date],
-    as_of: datetime,
-) -> list[RowMapping]:
-    if not days:
-        return []
-    starts = [datetime.combine(day, time(0), tzinfo=UTC) for day in sorted(days)]
-    params = {"tenant_id": tenant_id, "ids": list(ids), "starts": starts, "as_of": as_of}
-    return list((await session.execute(EXACT_CONTACTS, params)).mappings())
-
-
-async def signals(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    ids: Sequence[str],
-    as_of: datetime,
-    lookback_days: int,
-) -> list[RowMapping]:
-    since = as_of - timedelta(days=lookback_days)
-    params = {"tenant_id": tenant_id, "ids": list(ids), "as_of": as_of, "since": since}
-    return list((await session.execute(SIGNALS, params)).mappings())
+    return list((await session.execute(ACTIVITY, params)).mappings())
 
 
 SCHEDULE_COLUMNS = (
@@ -460,17 +412,18 @@ async def tenant_customer_ids(
 
 async def lock_customers(
     session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[str], *, skip_locked: bool = False
-) -> list[str]:
-    """Serialise schedule refreshes per customer (in id order, so never a deadlock).
+) -> list[RowMapping]:
+    """Serialise schedule refreshes per customer (in id order, so never a deadlock); the
+    profiles locked, with the tenant's active policy version beside them.
 
     ``FOR NO KEY UPDATE`` does not conflict with the key-share lock a touch's foreign key
     takes, so a writer that inserted touches can still take it; with ``skip_locked`` a
     refresh leaves customers that a writer is busy with (the writer refreshes them itself).
     """
     stmt = (
-        select(customers.c.customer_id)
+        select(*customers.c, active_version_of(tenant_id).label("policy_version"))
         .where(customers.c.tenant_id == tenant_id, customers.c.customer_id.in_(sorted(set(ids))))
         .order_by(customers.c.customer_id)
-        .with_for_update(key_share=True, skip_locked=skip_locked)  # FOR NO KEY UPDATE
+        .with_for_update(of=customers, key_share=True, skip_locked=skip_locked)
     )
-    return list(await session.scalars(stmt))
+    return list((await session.execute(stmt)).mappings())

@@ -116,10 +116,10 @@ async def judge_customer(
     session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime
 ) -> tuple[cadence.Policy, cadence.Profile, cadence.Activity, cadence.Status]:
     """One customer's status at ``as_of``, with what it was judged from."""
-    row = await customers_repo.get(session, tenant_id, customer_id)
+    row = await customers_repo.get_with_policy_version(session, tenant_id, customer_id)
     if row is None:
         raise NotFound(f"No customer {customer_id!r}.")
-    policy = await policies.active_policy(session, tenant_id)
+    policy = await policies.policy_version(session, tenant_id, row["policy_version"])
     profile = to_profile(row)
     judged = await judge_many(session, tenant_id, policy, [profile], as_of, with_locks=True)
     activity, status = judged[customer_id]
@@ -191,22 +191,14 @@ async def refresh_schedules(
 ) -> None:
     """Recompute and store the schedules of these customers (in the caller's transaction,
     holding their rows so concurrent writers cannot store a verdict that misses a touch)."""
-    ids = await repository.lock_customers(session, tenant_id, customer_ids, skip_locked=skip_busy)
-    if not ids:
+    rows = await repository.lock_customers(session, tenant_id, customer_ids, skip_locked=skip_busy)
+    if not rows:
         return
-    policy = await policies.active_policy(session, tenant_id)
-    for start in range(0, len(ids), REFRESH_CHUNK):
-        rows = await customers_repo.get_many(session, tenant_id, ids[start : start + REFRESH_CHUNK])
-        profiles = [to_profile(row) for row in rows]
+    policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
+    for start in range(0, len(rows), REFRESH_CHUNK):
+        profiles = [to_profile(row) for row in rows[start : start + REFRESH_CHUNK]]
         statuses = await evaluate_many(session, tenant_id, policy, profiles, now)
         schedule = [schedule_row(policy, p, statuses[p.customer_id], now) for p in profiles]
-        # A touch dated a little ahead (up to 5 minutes is accepted) counts from its instant.
-        upcoming = await repository.first_touches_after(
-            session, tenant_id, [p.customer_id for p in profiles], now
-        )
-        for row in schedule:
-            if (at := upcoming.get(row["customer_id"])) is not None:
-                row["recheck_at"] = min(at, row["recheck_at"] or at)
         await repository.upsert_schedules(session, tenant_id, schedule)
 
 

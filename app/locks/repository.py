@@ -1,7 +1,6 @@
 """SQL for contact locks. Whether a lock is active is read off its period and the clock."""
 
 import uuid
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -28,16 +27,6 @@ def status_is(status: str, now: datetime) -> ColumnElement[bool]:
     if status == "expired":
         return and_(c.released_at.is_(None), c.expires_at <= now)
     return active_at(now)
-
-
-async def active_for(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str], at: datetime
-) -> list[RowMapping]:
-    """The locks active at ``at`` on these customers (at most one each)."""
-    stmt = select(*COLUMNS).where(
-        locks.c.tenant_id == tenant_id, locks.c.customer_id.in_(list(customer_ids)), active_at(at)
-    )
-    return list((await session.execute(stmt)).mappings())
 
 
 async def not_ended(

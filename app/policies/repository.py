@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, func, insert, select
+from sqlalchemy import RowMapping, ScalarSelect, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.policies.models import PolicyVersion
@@ -22,6 +22,24 @@ async def active(session: AsyncSession, tenant_id: uuid.UUID) -> RowMapping | No
     )
     row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
     return row
+
+
+def active_version_of(tenant_id: Any) -> ScalarSelect[Any]:
+    """The tenant's active policy version (0: the built-in default), as a subquery."""
+    return (
+        select(func.coalesce(func.max(versions.c.version), 0))
+        .where(versions.c.tenant_id == tenant_id)
+        .scalar_subquery()
+    )
+
+
+async def active_version(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    return int(await session.scalar(select(active_version_of(tenant_id))) or 0)
+
+
+async def get_version(session: AsyncSession, tenant_id: uuid.UUID, version: int) -> RowMapping:
+    stmt = select(versions).where(versions.c.tenant_id == tenant_id, versions.c.version == version)
+    return (await session.execute(stmt)).mappings().one()
 
 
 async def add_next(

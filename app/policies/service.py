@@ -25,12 +25,31 @@ def default_read() -> PolicyRead:
     )
 
 
+# Versions never change once stored, so a parsed one is good for ever (in every process).
+_parsed: dict[tuple[uuid.UUID, int], cadence.Policy] = {}
+PARSED_KEPT = 1024
+
+
 async def active_policy(session: AsyncSession, tenant_id: uuid.UUID) -> cadence.Policy:
     """The engine's view of the tenant's active policy."""
-    row = await repository.active(session, tenant_id)
-    if row is None:
+    return await policy_version(
+        session, tenant_id, await repository.active_version(session, tenant_id)
+    )
+
+
+async def policy_version(
+    session: AsyncSession, tenant_id: uuid.UUID, version: int
+) -> cadence.Policy:
+    """The engine's view of one version (0: the built-in default), parsed once."""
+    if version == 0:
         return cadence.DEFAULT_POLICY
-    return to_engine(PolicyDoc.model_validate(row["document"]), row["version"])
+    if (policy := _parsed.get((tenant_id, version))) is None:
+        row = await repository.get_version(session, tenant_id, version)
+        policy = to_engine(PolicyDoc.model_validate(row["document"]), version)
+        if len(_parsed) >= PARSED_KEPT:
+            _parsed.clear()
+        _parsed[(tenant_id, version)] = policy
+    return policy
 
 
 async def get_policy(session: AsyncSession, tenant_id: uuid.UUID) -> PolicyRead:

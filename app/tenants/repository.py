@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,16 +23,21 @@ async def ensure_tenant(session: AsyncSession, name: str, now: datetime) -> uuid
     return tenant_id
 
 
+FIND_ACTIVE_KEY = text(
+    "SELECT id, role, partner_id FROM api_keys"
+    " WHERE tenant_id = :tenant_id AND key_hash = :key_hash AND revoked_at IS NULL"
+)
+
+
 async def find_active_key(
     session: AsyncSession, tenant_id: uuid.UUID, key_hash: bytes
-) -> ApiKey | None:
-    return await session.scalar(
-        select(ApiKey).where(
-            ApiKey.tenant_id == tenant_id,
-            ApiKey.key_hash == key_hash,
-            ApiKey.revoked_at.is_(None),
-        )
+) -> RowMapping | None:
+    """The key's id, role and partner, if it is a live key of the tenant (on every request)."""
+    params = {"tenant_id": tenant_id, "key_hash": key_hash}
+    row: RowMapping | None = (
+        (await session.execute(FIND_ACTIVE_KEY, params)).mappings().one_or_none()
     )
+    return row
 
 
 async def add_key(session: AsyncSession, key: ApiKey) -> None:

@@ -52,7 +52,7 @@ async def authenticate(session: AsyncSession, key: str) -> Principal | None:
     row = await repository.find_active_key(session, tenant_id, hash_key(key))
     if row is None:
         return None
-    return Principal(tenant_id, row.id, Role(row.role), row.partner_id)
+    return Principal(tenant_id, row["id"], Role(row["role"]), row["partner_id"])
 
 
 async def issue_key(

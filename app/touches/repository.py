@@ -34,13 +34,21 @@ def _insert_sql() -> str:
     selected = ", ".join(
         f"u.{name}::jsonb" if kind == "jsonb" else f"u.{name}" for name, kind in INSERT_COLUMNS
     )
+    # A contact is engaged already if an opened or clicked engagement came before it.
+    engaged = (
+        "u.kind = 'contact' AND EXISTS (SELECT 1 FROM touches e"
+        " WHERE e.tenant_id = CAST(:tenant_id AS uuid) AND e.source = u.source"
+        " AND e.ref_external_id = u.external_id AND e.kind = 'engagement'"
+        " AND e.outcome IN ('opened', 'clicked'))"
+    )
     # Inserted in key order: concurrent batches then take the unique index's locks in one
     # order, so one waits for the other instead of both deadlocking.
     return (
-        f"INSERT INTO touches (tenant_id, {names}) "
-        f"SELECT CAST(:tenant_id AS uuid), {selected} FROM unnest({arrays}) AS u({names}) "
+        f"INSERT INTO touches (tenant_id, {names}, engaged) "
+        f"SELECT CAST(:tenant_id AS uuid), {selected}, {engaged}"
+        f" FROM unnest({arrays}) AS u({names}) "
         "ORDER BY u.source, u.external_id "
-        "ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING id"
+        "ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING id, engaged"
     )
 
 
@@ -49,14 +57,15 @@ INSERT_TOUCHES = text(_insert_sql())
 
 async def insert_new(
     session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
-) -> set[uuid.UUID]:
-    """Insert the rows whose (source, external_id) is new; the ids of those inserted."""
+) -> dict[uuid.UUID, bool]:
+    """Insert the rows whose (source, external_id) is new; the ids of those inserted, each
+    with whether it is a contact already engaged."""
     params: dict[str, Any] = {"tenant_id": tenant_id}
     for name, kind in INSERT_COLUMNS:
         values = [row[name] for row in rows]
         params[name] = [orjson.dumps(v).decode() for v in values] if kind == "jsonb" else values
     result = await session.execute(INSERT_TOUCHES, params)
-    return {row[0] for row in result}
+    return {row.id: row.engaged for row in result}
 
 
 async def find_by_keys(

@@ -108,9 +108,8 @@ async def _insert(
     rows = [outcome.row for outcome in outcomes if isinstance(outcome.row, dict)]
     await customers_repo.ensure_exist(session, tenant_id, [r["customer_id"] for r in rows], now)
     inserted = await repository.insert_new(session, tenant_id, rows)
-    await frequency.on_touches_stored(
-        session, tenant_id, [r for r in rows if r["id"] in inserted], now
-    )
+    new = [{**r, "engaged": inserted[r["id"]]} for r in rows if r["id"] in inserted]
+    await frequency.on_touches_stored(session, tenant_id, new, now)
     refused = [o for o in outcomes if o.id not in inserted]
     if not refused:
         return
