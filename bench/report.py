@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 Number = float | None
+# Where the time goes and why targets are missed: written by hand, appended to every results file.
+ANALYSIS = Path(__file__).resolve().parent / "ANALYSIS.md"
 
 
 @dataclass(slots=True)
@@ -131,4 +133,6 @@ def markdown(
     parts += ["## Targets", "", "```", *[t.line() for t in targets], "```", ""]
     if notes:
         parts += ["## Notes", "", *[f"- {n}" for n in notes], ""]
+    if ANALYSIS.exists():  # written by hand after profiling; kept across runs
+        parts += [ANALYSIS.read_text().rstrip(), ""]
     return "\n".join(parts)
