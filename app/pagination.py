@@ -3,8 +3,9 @@
 import base64
 import binascii
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Query
@@ -66,8 +67,22 @@ class PageParams:
             raise Invalid.at(["query", "cursor"], "cursor is not one this service issued") from None
 
 
-def instant_and_id_cursor(at: datetime, item_id: uuid.UUID) -> str:
-    return encode_cursor([at.isoformat(), str(item_id)])
+T = TypeVar("T")
+
+
+def page_of(
+    items: list[T], limit: int, key: Callable[[T], list[Any]]
+) -> tuple[list[T], str | None]:
+    """The first ``limit`` of the items read (one more than a page, to know if more follow)
+    and the cursor after the last of them, from its sort key."""
+    if len(items) <= limit:
+        return items, None
+    return items[:limit], encode_cursor(key(items[limit - 1]))
+
+
+def instant_and_id(at: datetime, item_id: uuid.UUID) -> list[Any]:
+    """The sort key of a newest-first list, as ``after_instant_and_id`` reads it back."""
+    return [at.isoformat(), str(item_id)]
 
 
 PageDep = Annotated[PageParams, Depends()]

@@ -7,7 +7,7 @@ from app.audit.schemas import AuditRead
 from app.auth import Admin
 from app.db import SessionDep
 from app.errors import responses
-from app.pagination import PageDep, instant_and_id_cursor
+from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ExternalId, Instant, Page
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -28,7 +28,5 @@ async def list_audit(
         session, principal.tenant_id, customer_id=customer_id, since=from_, until=to,
         before=page.after_instant_and_id(), limit=page.limit + 1,
     )  # fmt: skip
-    more = len(items) > page.limit
-    items = items[: page.limit]
-    cursor = instant_and_id_cursor(items[-1].at, items[-1].id) if more else None
+    items, cursor = page_of(items, page.limit, lambda item: instant_and_id(item.at, item.id))
     return Page[AuditRead](items=items, next_cursor=cursor)

@@ -9,7 +9,7 @@ from app.conflicts.schemas import CheckIn, CheckRead, PlanCreate, PlanRead, Plan
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import responses
-from app.pagination import PageDep, instant_and_id_cursor
+from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ExternalId, Page
 from app.touches.router import IDEMPOTENCY_HEADER
 
@@ -94,7 +94,7 @@ async def list_plans(
         session, principal, customer_id=customer_id, status=status, now=now,
         before=page.after_instant_and_id(), limit=page.limit + 1,
     )  # fmt: skip
-    more = len(items) > page.limit
-    items = items[: page.limit]
-    cursor = instant_and_id_cursor(items[-1].created_at, items[-1].id) if more else None
+    items, cursor = page_of(
+        items, page.limit, lambda item: instant_and_id(item.created_at, item.id)
+    )
     return Page[PlanRead](items=items, next_cursor=cursor)

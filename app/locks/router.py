@@ -16,7 +16,7 @@ from app.locks.schemas import (
     LockRenew,
     LockStatus,
 )
-from app.pagination import PageDep, instant_and_id_cursor
+from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ID_PATTERN, ExternalId, Page
 
 router = APIRouter(prefix="/v1", tags=["locks"])
@@ -109,7 +109,5 @@ async def list_locks(
         session, principal, partner_id=partner_id, status=status, now=now,
         before=page.after_instant_and_id(), limit=page.limit + 1,
     )  # fmt: skip
-    more = len(items) > page.limit
-    items = items[: page.limit]
-    cursor = instant_and_id_cursor(items[-1].starts_at, items[-1].id) if more else None
+    items, cursor = page_of(items, page.limit, lambda item: instant_and_id(item.starts_at, item.id))
     return Page[LockRead](items=items, next_cursor=cursor)

@@ -5,7 +5,7 @@ from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.frequency import service as frequency
-from app.pagination import PageDep, encode_cursor
+from app.pagination import PageDep, page_of
 from app.policies import service
 from app.policies.schemas import PolicyDoc, PolicyRead
 from app.schemas import Page
@@ -50,8 +50,5 @@ async def list_policy_versions(
     items = await service.list_versions(
         session, principal.tenant_id, below=below, limit=page.limit + 1
     )
-    more = len(items) > page.limit
-    items = items[: page.limit]
-    return Page[PolicyRead](
-        items=items, next_cursor=encode_cursor([items[-1].version]) if more else None
-    )
+    items, cursor = page_of(items, page.limit, lambda item: [item.version])
+    return Page[PolicyRead](items=items, next_cursor=cursor)

@@ -7,7 +7,7 @@ from app.auth import Reader, Writer
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import Invalid, responses
-from app.pagination import PageDep, instant_and_id_cursor
+from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ID_PATTERN, Instant, Page, Slug
 from app.touches import service
 from app.touches.repository import HistoryQuery
@@ -121,7 +121,7 @@ async def list_customer_touches(
     items = await service.list_history(
         session, principal.tenant_id, query, before=before, limit=page.limit + 1
     )
-    more = len(items) > page.limit
-    items = items[: page.limit]
-    cursor = instant_and_id_cursor(items[-1].occurred_at, items[-1].id) if more else None
+    items, cursor = page_of(
+        items, page.limit, lambda item: instant_and_id(item.occurred_at, item.id)
+    )
     return Page[TouchRead](items=items, next_cursor=cursor)

@@ -6,7 +6,7 @@ from app.auth import Admin
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import responses
-from app.pagination import PageDep, encode_cursor
+from app.pagination import PageDep, page_of
 from app.schemas import Page
 from app.touches.schemas import TOUCH_EXAMPLE, ItemResult, ItemStatus
 from app.touches.service import ItemOutcome
@@ -91,11 +91,8 @@ async def list_sources(session: SessionDep, principal: Admin, page: PageDep) -> 
     items = await service.list_sources(
         session, principal.tenant_id, after=str(after[0]) if after else None, limit=page.limit + 1
     )
-    more = len(items) > page.limit
-    items = items[: page.limit]
-    return Page[SourceRead](
-        items=items, next_cursor=encode_cursor([items[-1].name]) if more else None
-    )
+    items, cursor = page_of(items, page.limit, lambda item: [item.name])
+    return Page[SourceRead](items=items, next_cursor=cursor)
 
 
 def to_result(outcomes: list[ItemOutcome]) -> WebhookResult:

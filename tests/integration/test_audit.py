@@ -4,7 +4,7 @@ what, when and the outcome; requests refused as invalid write nothing."""
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import put_customer, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -25,18 +26,8 @@ NO_ACTOR = {"rep_id": None, "team": None, "partner_id": None}
 A = {"rep_id": "rep-a", "team": "north"}
 
 
-def z(at: datetime) -> str:
-    """An instant as the service writes it."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def actor(**fields: str) -> dict[str, str | None]:
     return {**NO_ACTOR, **fields}
-
-
-async def put_customer(client: httpx.AsyncClient, customer_id: str = "c-1", **fields: Any) -> None:
-    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
-    assert response.status_code in (200, 201), response.text
 
 
 async def claim(

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import put_customer, rule, set_policy, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -27,25 +28,6 @@ B = {"rep_id": "rep-b", "team": "south"}
 HIDDEN = ("dist-hidden", "team-hidden", "rep-hidden", "owner-hidden", "owners-team")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}")
 DECISIONS = ("approve", "reject")
-
-
-def z(at: datetime) -> str:
-    """An instant as the service writes it."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def rule(**changes: Any) -> dict[str, Any]:
-    return {"name": "all", "match": {}, "follow_up_days": 7, "overdue_after_days": 14, **changes}
-
-
-async def set_policy(client: httpx.AsyncClient, *rules: dict[str, Any], **top: Any) -> None:
-    response = await client.put("/v1/policy", json={**top, "rules": list(rules or [rule()])})
-    assert response.status_code == 200, response.text
-
-
-async def put_customer(client: httpx.AsyncClient, customer_id: str = "c-1", **fields: Any) -> None:
-    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
-    assert response.status_code in (200, 201), response.text
 
 
 async def touch(

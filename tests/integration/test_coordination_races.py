@@ -3,22 +3,18 @@ and pooled connection, race for the last contact under a cap, for a free custome
 for a time slot; exactly one wins each race, and the audit log tells the same story."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import put_customer, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 RACERS = 24
-
-
-def z(at: datetime) -> str:
-    """An instant as the service writes it."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 async def set_cap(client: httpx.AsyncClient, max_: int, window_days: int = 7) -> None:
@@ -28,11 +24,6 @@ async def set_cap(client: httpx.AsyncClient, max_: int, window_days: int = 7) ->
     }  # fmt: skip
     response = await client.put("/v1/policy", json={"rules": [rule]})
     assert response.status_code == 200, response.text
-
-
-async def put_customer(client: httpx.AsyncClient, customer_id: str = "c-1", **fields: Any) -> None:
-    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
-    assert response.status_code in (200, 201), response.text
 
 
 async def touch(client: httpx.AsyncClient, at: datetime, customer_id: str = "c-1") -> None:

@@ -4,7 +4,7 @@ partner key may see of other holders' locks."""
 
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from app.clock import FixedClock
 from tests import database
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import put_customer, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -26,19 +27,9 @@ HIDDEN = ("dist-hidden", "team-hidden", "rep-hidden", "secret reason")
 NO_HOLDER = {"partner_id": None, "team": None, "rep_id": None}
 
 
-def z(at: datetime) -> str:
-    """An instant as the service writes it."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def holder(**fields: str) -> dict[str, str | None]:
     """A holder as the service writes it: every field present."""
     return {**NO_HOLDER, **fields}
-
-
-async def put_customer(client: httpx.AsyncClient, customer_id: str = "c-1", **fields: Any) -> None:
-    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
-    assert response.status_code in (200, 201), response.text
 
 
 async def claim_response(
