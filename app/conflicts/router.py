@@ -9,9 +9,9 @@ from app.conflicts.schemas import CheckIn, CheckRead, PlanCreate, PlanRead, Plan
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import responses
+from app.idempotency.middleware import IDEMPOTENCY_HEADER
 from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ExternalId, Page
-from app.touches.router import IDEMPOTENCY_HEADER
 
 router = APIRouter(prefix="/v1", tags=["coordination"])
 
@@ -49,6 +49,7 @@ async def file_plan(
 @router.post(
     "/contact-plans/{plan_id}/approve",
     summary="Approve a pending plan",
+    openapi_extra=IDEMPOTENCY_HEADER,
     responses=responses(401, 403, 404, 409, 422),
 )
 async def approve_plan(
@@ -61,6 +62,7 @@ async def approve_plan(
 @router.post(
     "/contact-plans/{plan_id}/reject",
     summary="Reject a pending plan",
+    openapi_extra=IDEMPOTENCY_HEADER,
     responses=responses(401, 403, 404, 409, 422),
 )
 async def reject_plan(

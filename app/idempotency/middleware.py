@@ -20,6 +20,18 @@ from app.idempotency import repository
 from app.tenants import service as tenants
 
 HEADER = b"idempotency-key"
+# How the API document shows the header on the POSTs where a repeat matters most.
+IDEMPOTENCY_HEADER = {
+    "parameters": [
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "description": "Repeat within 24 h with the same body: the first response again.",
+        }
+    ]
+}
 LEASE = timedelta(minutes=5)
 # While the database is away a claim cannot be settled; it is retried this often meanwhile,
 # so a client's retry after the outage is not told "still running" for the whole lease.

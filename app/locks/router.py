@@ -7,6 +7,7 @@ from app.auth import AdminOrPartner, AnyRole
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import problem_doc, responses
+from app.idempotency.middleware import IDEMPOTENCY_HEADER
 from app.locks import service
 from app.locks.schemas import (
     CustomerLocks,
@@ -28,6 +29,7 @@ CONFLICT_409 = problem_doc(409, LockConflictProblem, "Another holder's lock is a
     "/locks",
     status_code=201,
     summary="Claim a customer",
+    openapi_extra=IDEMPOTENCY_HEADER,
     responses={
         200: {"model": LockRead, "description": "The claimant already holds the active lock"},
         **CONFLICT_409,
@@ -72,6 +74,7 @@ async def get_lock(
 @router.post(
     "/locks/{lock_id}/renew",
     summary="Renew a lock",
+    openapi_extra=IDEMPOTENCY_HEADER,
     responses=responses(401, 403, 404, 409, 413, 422),
 )
 async def renew_lock(

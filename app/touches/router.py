@@ -7,6 +7,7 @@ from app.auth import Reader, Writer
 from app.db import SessionDep
 from app.deps import NowDep
 from app.errors import Invalid, responses
+from app.idempotency.middleware import IDEMPOTENCY_HEADER
 from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ID_PATTERN, Instant, Page, Slug
 from app.touches import service
@@ -24,18 +25,6 @@ from app.touches.schemas import (
 from app.touches.service import ItemOutcome
 
 router = APIRouter(prefix="/v1", tags=["touches"])
-
-IDEMPOTENCY_HEADER = {
-    "parameters": [
-        {
-            "name": "Idempotency-Key",
-            "in": "header",
-            "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
-            "description": "Repeat within 24 h with the same body: the first response again.",
-        }
-    ]
-}
 
 
 @router.post(
