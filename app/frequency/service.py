@@ -202,22 +202,32 @@ async def refresh_schedules(
         await repository.upsert_schedules(session, tenant_id, schedule)
 
 
-# At most this many stale schedules are refreshed before a list answers; a policy change
-# refreshes the rest in the background (see recompute_tenant).
-LAZY_REFRESH_LIMIT = 5000
+# Stale schedules are refreshed in rounds of this many (each its own transaction) before a
+# list answers, until none is left in its scope.
+LAZY_REFRESH_CHUNK = 5000
 
 
 async def refresh_stale(
     session: AsyncSession, tenant_id: uuid.UUID, scope: repository.Scope, now: datetime
 ) -> None:
-    """Bring the schedules a list is about to read up to date with what /status says now."""
+    """Bring the schedules a list is about to read up to date with what /status says now.
+
+    Customers a writer holds are skipped (the writer refreshes them itself); they may come
+    back from the query, so a round that finds nothing new ends the refresh."""
     policy = await policies.active_policy(session, tenant_id)
-    stale = await repository.stale_in_scope(
-        session, tenant_id, scope, policy.version, now, LAZY_REFRESH_LIMIT
-    )
-    if stale:
-        await refresh_schedules(session, tenant_id, stale, now, skip_busy=True)
+    tried: set[str] = set()
+    while True:
+        stale = await repository.stale_in_scope(
+            session, tenant_id, scope, policy.version, now, LAZY_REFRESH_CHUNK
+        )
+        new = [customer_id for customer_id in stale if customer_id not in tried]
+        if not new:
+            return
+        await refresh_schedules(session, tenant_id, new, now, skip_busy=True)
         await session.commit()
+        tried.update(new)
+        if len(stale) < LAZY_REFRESH_CHUNK:
+            return
 
 
 async def follow_ups(

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app.clock import FixedClock
+from app.frequency import service as frequency_service
 from app.frequency.models import CustomerSchedule
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
@@ -390,6 +391,15 @@ class TestAgreement:
     async def test_lists_agree_when_time_jumps_far_ahead(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
+        await a_varied_book(admin, clock)
+        await assert_agreement(admin, NOW)
+        clock.set(NOW + 31 * DAY)
+        await assert_agreement(admin, NOW + 31 * DAY)
+
+    async def test_lists_agree_when_more_schedules_are_stale_than_one_refresh_round_takes(
+        self, admin: httpx.AsyncClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(frequency_service, "LAZY_REFRESH_CHUNK", 2)
         await a_varied_book(admin, clock)
         await assert_agreement(admin, NOW)
         clock.set(NOW + 31 * DAY)
