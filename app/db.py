@@ -1,7 +1,7 @@
 """Database plumbing: the declarative base, the engine and the per-request session."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Request
@@ -51,9 +51,30 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for routes that only read: autocommit, so no BEGIN and ROLLBACK round trips
+    (each statement sees its own snapshot, as in a READ COMMITTED transaction)."""
+    return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
+READ_ONLY_ROUTES: set[Callable[..., Any]] = set()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def read_only(endpoint: F) -> F:
+    """Mark a route that never writes: its session (the key's lookup too) is an autocommit one."""
+    READ_ONLY_ROUTES.add(endpoint)
+    return endpoint
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request; leaving it rolls back whatever a use case did not commit."""
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    route = request.scope.get("route")
+    reads_only = getattr(route, "endpoint", None) in READ_ONLY_ROUTES
+    state = request.app.state
+    sessionmaker: async_sessionmaker[AsyncSession] = (
+        state.read_sessionmaker if reads_only else state.sessionmaker
+    )
     async with sessionmaker() as session:
         yield session
 

@@ -15,7 +15,7 @@ from app import logging as app_logging
 from app.api import ROUTERS
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
@@ -59,6 +59,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app_logging.configure(settings.log_level)
     engine = make_engine(settings, embedded.database_url(settings))
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.read_sessionmaker = make_read_sessionmaker(engine)
     try:
         yield
     finally:

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Query
 from app.audit import service
 from app.audit.schemas import AuditRead
 from app.auth import Admin
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.errors import responses
 from app.pagination import PageDep, instant_and_id, page_of
 from app.schemas import ExternalId, Instant, Page
@@ -14,6 +14,7 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 
 
 @router.get("/audit", summary="The audit log", responses=responses(401, 403, 422))
+@read_only
 async def list_audit(
     session: SessionDep,
     principal: Admin,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from app.auth import Admin, AnyRole
 from app.conflicts import service
 from app.conflicts.schemas import CheckIn, CheckRead, PlanCreate, PlanRead, PlanStatus
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
@@ -75,6 +75,7 @@ async def reject_plan(
 @router.get(
     "/contact-plans/{plan_id}", summary="Read one plan", responses=responses(401, 403, 404, 422)
 )
+@read_only
 async def get_plan(
     plan_id: uuid.UUID, session: SessionDep, principal: AnyRole, now: NowDep
 ) -> PlanRead:
@@ -83,6 +84,7 @@ async def get_plan(
 
 
 @router.get("/contact-plans", summary="List contact plans", responses=responses(401, 403, 422))
+@read_only
 async def list_plans(
     session: SessionDep,
     principal: AnyRole,

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 from app.auth import Reader, Writer
 from app.customers import service
 from app.customers.schemas import CustomerFilters, CustomerRead, CustomerWrite
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
 from app.pagination import PageDep, encode_cursor
@@ -69,6 +69,7 @@ async def patch_customer(
 @router.get(
     "/{customer_id}", summary="Read a customer profile", responses=responses(401, 403, 404, 422)
 )
+@read_only
 async def get_customer(
     customer_id: CustomerId, session: SessionDep, principal: Reader
 ) -> CustomerRead:
@@ -77,6 +78,7 @@ async def get_customer(
 
 
 @router.get("", summary="List customers", responses=responses(401, 403, 422))
+@read_only
 async def list_customers(
     filters: Annotated[CustomerFilters, Query()],
     page: PageDep,

@@ -4,7 +4,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 
 from app.auth import Reader
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.frequency import service
@@ -27,6 +27,7 @@ AsOf = Annotated[
     summary="A customer's frequency status",
     responses=responses(401, 403, 404, 422),
 )
+@read_only
 async def get_status(
     customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
 ) -> StatusRead:
@@ -40,6 +41,7 @@ async def get_status(
     summary="A customer's next follow-up",
     responses=responses(401, 403, 404, 422),
 )
+@read_only
 async def get_next_follow_up(
     customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
 ) -> NextFollowUpRead:

@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app.auth import AdminOrPartner, AnyRole
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import problem_doc, responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
@@ -51,6 +51,7 @@ async def claim_lock(
     summary="A customer's locks",
     responses=responses(401, 403, 404, 422),
 )
+@read_only
 async def get_customer_locks(
     customer_id: Annotated[str, Path(pattern=ID_PATTERN)],
     session: SessionDep,
@@ -64,6 +65,7 @@ async def get_customer_locks(
 
 
 @router.get("/locks/{lock_id}", summary="Read one lock", responses=responses(401, 403, 404, 422))
+@read_only
 async def get_lock(
     lock_id: uuid.UUID, session: SessionDep, principal: AnyRole, now: NowDep
 ) -> LockRead:
@@ -99,6 +101,7 @@ async def release_lock(
 
 
 @router.get("/locks", summary="List locks", responses=responses(401, 403, 422))
+@read_only
 async def list_locks(
     session: SessionDep,
     principal: AnyRole,

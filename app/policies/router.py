@@ -1,7 +1,7 @@
 from fastapi import APIRouter, BackgroundTasks, Request
 
 from app.auth import Admin, Reader
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.frequency import service as frequency
@@ -14,6 +14,7 @@ router = APIRouter(prefix="/v1/policy", tags=["policy"])
 
 
 @router.get("", summary="The active cadence policy", responses=responses(401, 403))
+@read_only
 async def get_policy(session: SessionDep, principal: Reader) -> PolicyRead:
     """The tenant's active policy; the built-in default (version 0) until one is set."""
     return await service.get_policy(session, principal.tenant_id)
@@ -39,6 +40,7 @@ async def put_policy(
 
 
 @router.get("/versions", summary="Every policy version", responses=responses(401, 403, 422))
+@read_only
 async def list_policy_versions(
     session: SessionDep, principal: Reader, page: PageDep
 ) -> Page[PolicyRead]:

@@ -3,7 +3,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.auth import Admin
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.pagination import PageDep, encode_cursor
@@ -25,6 +25,7 @@ async def create_api_key(
 
 
 @router.get("", summary="List API keys", responses=responses(401, 403, 422))
+@read_only
 async def list_api_keys(session: SessionDep, principal: Admin, page: PageDep) -> Page[ApiKeyRead]:
     """The tenant's keys, revoked ones included, without their secrets."""
     after = page.after(1)

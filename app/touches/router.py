@@ -4,7 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from app.auth import Reader, Writer
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
@@ -80,6 +80,7 @@ async def record_batch(
 @router.get(
     "/touches/{touch_id}", summary="Read one touch", responses=responses(401, 403, 404, 422)
 )
+@read_only
 async def get_touch(touch_id: str, session: SessionDep, principal: Reader) -> TouchRead:
     """One stored touch by its id."""
     try:
@@ -94,6 +95,7 @@ async def get_touch(touch_id: str, session: SessionDep, principal: Reader) -> To
     summary="A customer's touches",
     responses=responses(401, 403, 404, 422),
 )
+@read_only
 async def list_customer_touches(
     customer_id: Annotated[str, Path(pattern=ID_PATTERN)],
     session: SessionDep,

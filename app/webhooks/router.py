@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request
 
 from app.auth import Admin
-from app.db import SessionDep
+from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
 from app.pagination import PageDep, page_of
@@ -85,6 +85,7 @@ async def create_source(
 
 
 @router.get("/sources", summary="List webhook sources", responses=responses(401, 403, 422))
+@read_only
 async def list_sources(session: SessionDep, principal: Admin, page: PageDep) -> Page[SourceRead]:
     """The tenant's sources by name, without their secrets."""
     after = page.after(1)

@@ -93,3 +93,17 @@ def test_the_clock_guard_catches_clock_reads(source: str, expected: list[str]) -
 def test_the_import_guard_refuses_the_rest_of_the_app() -> None:
     tree = ast.parse("import httpx\nfrom app.db import x\nfrom . import types\nimport zoneinfo")
     assert [m for m in imported_modules(tree) if not allowed(m)] == ["httpx", "app.db"]
+
+
+def test_only_reads_run_in_autocommit_sessions() -> None:
+    """A route marked read_only gets an autocommit session: a write there would commit on its
+    own, statement by statement. Only GETs may be marked."""
+    from fastapi.routing import APIRoute
+
+    from app.api import ROUTERS
+    from app.db import READ_ONLY_ROUTES
+
+    routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
+    marked = [r for r in routes if r.endpoint in READ_ONLY_ROUTES]
+    assert len(marked) == len(READ_ONLY_ROUTES) > 10
+    assert all(r.methods == {"GET"} for r in marked), [r.path for r in marked]
