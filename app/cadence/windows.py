@@ -1,7 +1,7 @@
 """Counting contacts in rolling windows ``(as_of - N days, as_of]`` from an Activity summary."""
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from app.cadence.types import DEPTH_ORDER, Activity, ContactEvent, DayCount
@@ -87,10 +87,10 @@ class Window:
 
     end: datetime
     days: int
+    start: datetime = field(init=False, compare=False)  # counted over and over: computed once
 
-    @property
-    def start(self) -> datetime:
-        return self.end - timedelta(days=self.days)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", self.end - timedelta(days=self.days))
 
     def holds(self, instant: datetime) -> bool:
         return self.start < instant <= self.end
