@@ -19,12 +19,15 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+KNOWN_COUNTRIES = frozenset(holidays.list_supported_countries())
+
+
 @lru_cache(maxsize=4096)
 def public_holidays(country: str, year: int) -> frozenset[date]:
-    try:
-        return frozenset(holidays.country_holidays(country, years=year))
-    except NotImplementedError:  # a country the holidays package does not know
+    """A country's public holidays in a year; none for a country the package does not know."""
+    if country not in KNOWN_COUNTRIES:
         return frozenset()
+    return frozenset(holidays.country_holidays(country, years=year))
 
 
 def at_local(day: date, wall: time, tz: ZoneInfo, after: datetime | None = None) -> datetime:
