@@ -105,6 +105,13 @@ async def tenant(app: FastAPI) -> AsyncIterator[Tenant]:
 
 
 @pytest.fixture
+async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
+    other = Tenant(app, unique("t"))
+    yield other
+    await other.close()
+
+
+@pytest.fixture
 async def admin(tenant: Tenant) -> httpx.AsyncClient:
     return await tenant.client("admin")
 

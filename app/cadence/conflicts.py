@@ -26,11 +26,6 @@ from app.cadence.types import (
     Surroundings,
 )
 
-DENY_CODES = frozenset(
-    {"opted_out", "paused", "cap_reached", "min_gap", "quiet_hours", "non_business_day", "locked"}
-)
-WARN_CODES = frozenset({"owned_by_other", "recent_contact_by_other", "planned_by_other"})
-
 
 class Decision(StrEnum):
     allow = "allow"

@@ -105,7 +105,7 @@ async def judge(
     request: cadence.ContactRequest,
     *,
     serialise: bool,
-) -> tuple[cadence.Policy, cadence.Verdict]:
+) -> cadence.Verdict:
     """The engine's verdict on a contact; with ``serialise``, holding the customer's row so
     concurrent deciders (reservations, plans) take turns."""
     tenant_id = principal.tenant_id
@@ -117,7 +117,7 @@ async def judge(
     around = await surroundings(
         session, tenant_id, customer_id, request.at, policy.recent_contact_hours
     )
-    return policy, cadence.check(policy, profile, activity, status, around, request)
+    return cadence.check(policy, profile, activity, status, around, request)
 
 
 def _plan_row(
@@ -140,7 +140,7 @@ async def check_contact(
 ) -> CheckRead:
     """Judge a contact; with ``reserve``, an allowed or warned one is reserved at once."""
     request = cadence.ContactRequest(body.channel, acting(principal, body.actor), body.at or now)
-    _, verdict = await judge(session, principal, body.customer_id, request, serialise=body.reserve)
+    verdict = await judge(session, principal, body.customer_id, request, serialise=body.reserve)
     plan = None
     if body.reserve:
         if verdict.decision is not cadence.Decision.deny:
@@ -176,7 +176,7 @@ async def file_plan(
 ) -> PlanRead:
     """File a plan: approved at once when it raises no conflict at its time, else pending."""
     request = cadence.ContactRequest(body.channel, acting(principal, body.actor), body.planned_at)
-    _, verdict = await judge(session, principal, body.customer_id, request, serialise=True)
+    verdict = await judge(session, principal, body.customer_id, request, serialise=True)
     status = "approved" if verdict.decision is cadence.Decision.allow else "pending"
     row = _plan_row(principal, body.customer_id, request, now)
     plan = await repository.add(

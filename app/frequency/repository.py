@@ -180,6 +180,7 @@ ACTIVITY = text(
     + " AS signals,"
     + _json_rows(
         "p.channel, p.planned_at, p.expires_at",
+        # open reservations, as app.conflicts.repository.is_open says
         "contact_plans p WHERE p.tenant_id = :tenant_id AND p.customer_id = u.customer_id"
         " AND p.kind = 'reservation' AND p.status IN ('pending', 'approved')"
         " AND p.planned_at <= :as_of AND p.expires_at > :as_of",
@@ -188,6 +189,7 @@ ACTIVITY = text(
     + _json_rows(
         "l.holder_rep_id, l.holder_team, l.holder_partner_id, l.starts_at,"
         " LEAST(l.expires_at, l.released_at)",
+        # active locks, as app.locks.repository.active_at says
         "contact_locks l WHERE CAST(:with_locks AS boolean) AND l.tenant_id = :tenant_id"
         " AND l.customer_id = u.customer_id AND l.starts_at <= :as_of"
         " AND coalesce(l.released_at, l.expires_at) > :as_of",

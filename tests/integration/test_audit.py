@@ -3,17 +3,16 @@ plan filed, approved or rejected and every reserving conflict check, with who (k
 what, when and the outcome; requests refused as invalid write nothing."""
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import put_customer, z
+from tests.integration.helpers import assert_problem, put_customer, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -98,21 +97,6 @@ async def key_ids(admin: httpx.AsyncClient) -> dict[tuple[str, str | None], str]
 
 def summary(items: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(item["action"], item["outcome"]) for item in items]
-
-
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
-    return body
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 @pytest.fixture

@@ -2,18 +2,15 @@
 deny with every reason) and, with ``reserve``, reserves it against the customer's caps."""
 
 import re
-import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import put_customer, rule, set_policy, z
+from tests.integration.helpers import assert_problem, put_customer, rule, set_policy, touch, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -26,27 +23,6 @@ PLAN_FIELDS = {
 # Names a partner key must never be shown: another holder, owner, team or rep.
 HIDDEN = ("dist-hidden", "team-hidden", "rep-hidden", "owner-hidden", "owners-team")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-async def touch(
-    client: httpx.AsyncClient,
-    at: datetime,
-    channel: str = "email",
-    customer_id: str = "c-1",
-    **fields: Any,
-) -> dict[str, Any]:
-    body = {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-    response = await client.post("/v1/touches", json=body)
-    assert response.status_code == 201, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
 
 
 def check_body(
@@ -124,23 +100,8 @@ async def plan(client: httpx.AsyncClient, plan_id: str) -> dict[str, Any]:
     return body
 
 
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
-    return body
-
-
 def one_cap(max_: int, window_days: int = 7, **changes: Any) -> dict[str, Any]:
     return rule(caps=[{"window_days": window_days, "max": max_}], **changes)
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 class TestCheckBasics:

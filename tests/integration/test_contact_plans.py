@@ -4,17 +4,16 @@ one or listed, expire through the clock and are carried out (done) by a matching
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import put_customer, rule, set_policy, z
+from tests.integration import helpers
+from tests.integration.helpers import assert_problem, put_customer, rule, set_policy, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -28,27 +27,6 @@ B = {"rep_id": "rep-b", "team": "south"}
 HIDDEN = ("dist-hidden", "team-hidden", "rep-hidden", "owner-hidden", "owners-team")
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}")
 DECISIONS = ("approve", "reject")
-
-
-async def touch(
-    client: httpx.AsyncClient,
-    at: datetime,
-    channel: str = "visit",
-    customer_id: str = "c-1",
-    **fields: Any,
-) -> dict[str, Any]:
-    body = {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-    response = await client.post("/v1/touches", json=body)
-    assert response.status_code == 201, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
 
 
 def plan_body(
@@ -123,19 +101,11 @@ def codes(item: dict[str, Any]) -> list[str]:
     return [r["code"] for r in item["reasons"]]
 
 
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
-    return body
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
+async def touch(
+    client: httpx.AsyncClient, at: datetime, channel: str = "visit", **fields: Any
+) -> dict[str, Any]:
+    """A touch, a visit unless said otherwise (the plans here are visit plans)."""
+    return await helpers.touch(client, at, channel, **fields)
 
 
 class TestFilePlan:

@@ -1,17 +1,16 @@
 """Work queues: GET /v1/follow-ups?owner_rep=|team=&status=&due_before=."""
 
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.clock import FixedClock
 from app.pagination import encode_cursor
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import assert_problem
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -101,21 +100,6 @@ async def status_of(client: httpx.AsyncClient, customer_id: str) -> dict[str, An
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
-    return body
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 async def a_mixed_book(client: httpx.AsyncClient, clock: FixedClock) -> None:

@@ -3,19 +3,18 @@ active lock per customer (also the database's own guarantee); expiry through the
 partner key may see of other holders' locks."""
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests import database
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import put_customer, z
+from tests.integration.helpers import assert_problem, put_customer, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -100,23 +99,8 @@ def ids(items: list[dict[str, Any]]) -> list[str]:
     return [item["id"] for item in items]
 
 
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
-    return body
-
-
 def error_at(problem: dict[str, Any], field: str) -> bool:
     return any(field in item["loc"] for item in problem["errors"])
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 @pytest.fixture

@@ -2,12 +2,10 @@
 (validated, versioned) and GET /v1/policy/versions."""
 
 import copy
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from tests.conftest import Tenant
 
@@ -108,13 +106,6 @@ async def all_versions(client: httpx.AsyncClient, limit: int) -> list[int]:
         if cursor is None:
             return versions
     raise AssertionError("the pages never ended")
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 class TestGetDefaultPolicy:

@@ -2,16 +2,15 @@
 against small explicit policies."""
 
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import assert_problem
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -92,21 +91,6 @@ def reason(state: dict[str, Any], code: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = [r for r in state["reasons"] if r["code"] == code]
     assert found, (code, state["reasons"])
     return found[0]
-
-
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
-    return body
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 class TestStatusShape:

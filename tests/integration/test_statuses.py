@@ -2,7 +2,6 @@
 GET /v1/customers/{id}/status at every instant."""
 
 import uuid
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from app.frequency import service as frequency_service
 from app.frequency.models import CustomerSchedule
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import assert_problem
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -113,14 +113,6 @@ async def status_of(client: httpx.AsyncClient, customer_id: str) -> dict[str, An
     response = await client.get(f"/v1/customers/{customer_id}/status")
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
-    return body
-
-
-def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
-    assert response.status_code == status_code, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status_code
     return body
 
 
@@ -224,13 +216,6 @@ INSTANTS = [
     4 * DAY, 5 * DAY, 6 * DAY, 10 * DAY - MINUTE, 10 * DAY, 13 * DAY, 15 * DAY, 20 * DAY,
     20 * DAY + MINUTE, 29 * DAY, 30 * DAY, 45 * DAY, 100 * DAY, 400 * DAY,
 ]  # fmt: skip
-
-
-@pytest.fixture
-async def other_tenant(app: FastAPI, unique: Callable[[str], str]) -> AsyncIterator[Tenant]:
-    other = Tenant(app, unique("t"))
-    yield other
-    await other.close()
 
 
 class TestStatusesList:
