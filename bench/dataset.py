@@ -41,7 +41,8 @@ PHONE_OUTCOMES = ["completed", "no_answer", "voicemail"]
 TOUCH_COLUMNS = [
     "tenant_id", "id", "customer_id", "channel", "occurred_at", "kind", "direction", "outcome",
     "category", "actor_rep_id", "actor_team", "actor_partner_id", "automated", "depth", "amount",
-    "source", "external_id", "ref_external_id", "campaign_id", "metadata", "received_at", "engaged",
+    "source", "external_id", "ref_external_id", "campaign_id", "metadata", "received_at",
+    "engaged_at",
 ]  # fmt: skip
 CUSTOMER_COLUMNS = [
     "tenant_id", "customer_id", "name", "segment", "stage", "market", "industry", "owner_rep",
@@ -176,7 +177,8 @@ def _touch(
     received = occurred + timedelta(seconds=rng.randint(1, 120))
     rep, team = layout.owner(index)
     r = rng.random()
-    automated, engaged, amount = False, False, None
+    automated, amount = False, None
+    engaged_at: datetime | None = None
     outcome: str | None = None
     depth: str | None = None
     direction = "outbound"
@@ -189,7 +191,9 @@ def _touch(
         if channel == "phone":
             outcome = rng.choice(PHONE_OUTCOMES)
         elif channel == "email" and direction == "outbound":
-            outcome, engaged = "delivered", rng.random() < 0.25
+            outcome = "delivered"
+            if rng.random() < 0.25:  # opened within a day
+                engaged_at = occurred + timedelta(seconds=rng.randint(60, 86_400))
         if not automated:
             depth = rng.choice([None, "light", "value", "deep"])
         source = "esp" if automated else "crm"
@@ -205,7 +209,7 @@ def _touch(
     return (
         tenant_id, uuid.UUID(int=rng.getrandbits(128), version=4), customer_id(index), channel,
         occurred, kind, direction, outcome, category, *actor, automated, depth, amount, source,
-        f"t{serial}", None, "spring-sale" if automated else None, "{}", received, engaged,
+        f"t{serial}", None, "spring-sale" if automated else None, "{}", received, engaged_at,
     )  # fmt: skip
 
 

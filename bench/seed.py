@@ -33,7 +33,8 @@ SELECT tenant_id, customer_id, (occurred_at AT TIME ZONE 'UTC')::date, channel,
   count(*) FILTER (WHERE direction = 'outbound' AND automated),
   count(*) FILTER (WHERE direction = 'inbound'),
   count(*) FILTER (WHERE depth = 'light'), count(*) FILTER (WHERE depth = 'value'),
-  count(*) FILTER (WHERE depth = 'deep'), count(*) FILTER (WHERE direction = 'outbound' AND engaged)
+  count(*) FILTER (WHERE depth = 'deep'),
+  count(*) FILTER (WHERE direction = 'outbound' AND engaged_at IS NOT NULL)
 FROM touches WHERE tenant_id = $1 AND kind = 'contact'
 GROUP BY 1, 2, 3, 4
 """

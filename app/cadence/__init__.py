@@ -6,7 +6,8 @@ the clock, and nothing imports the rest of the app (a test guards that).
 
 from app.cadence.conflicts import ContactRequest, Decision, Verdict, check
 from app.cadence.defaults import DEFAULT_POLICY
-from app.cadence.status import evaluate, window_days_needed
+from app.cadence.rules import ordinal_limit
+from app.cadence.status import FATIGUE_WINDOWS, evaluate, window_days_needed
 from app.cadence.types import (
     Activity,
     Actor,
@@ -35,6 +36,7 @@ from app.cadence.windows import BucketPlan, plan_buckets
 
 __all__ = [
     "DEFAULT_POLICY",
+    "FATIGUE_WINDOWS",
     "Activity",
     "Actor",
     "BucketPlan",
@@ -63,6 +65,7 @@ __all__ = [
     "Verdict",
     "check",
     "evaluate",
+    "ordinal_limit",
     "plan_buckets",
     "window_days_needed",
 ]

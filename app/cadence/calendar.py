@@ -22,12 +22,31 @@ def zone(name: str) -> ZoneInfo:
 KNOWN_COUNTRIES = frozenset(holidays.list_supported_countries())
 
 
+@dataclass(frozen=True, slots=True)
+class OfficialYear:
+    """A country's official calendar for a year: its public holidays, and the weekend days
+    it makes working days (China's 调休 moves weekends around its holidays)."""
+
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+
+NO_OFFICIAL_DAYS = OfficialYear(frozenset(), frozenset())
+
+
 @lru_cache(maxsize=4096)
-def public_holidays(country: str, year: int) -> frozenset[date]:
-    """A country's public holidays in a year; none for a country the package does not know."""
+def official_year(country: str, year: int) -> OfficialYear:
+    """What the ``holidays`` package knows of a country's year; nothing for a country it
+    does not know."""
     if country not in KNOWN_COUNTRIES:
-        return frozenset()
-    return frozenset(holidays.country_holidays(country, years=year))
+        return NO_OFFICIAL_DAYS
+    calendar = holidays.country_holidays(country, years=year)
+    workdays = frozenset(d for d in calendar.weekend_workdays if d.year == year)
+    return OfficialYear(frozenset(calendar), workdays)
+
+
+def public_holidays(country: str, year: int) -> frozenset[date]:
+    return official_year(country, year).holidays
 
 
 def at_local(day: date, wall: time, tz: ZoneInfo, after: datetime | None = None) -> datetime:
@@ -82,12 +101,14 @@ class Calendar:
         return instant.astimezone(self.tz)
 
     def is_business_day(self, day: date) -> bool:
+        """A listed weekday that is not a public holiday, or an official make-up working day."""
         if self.business_days is None:
             return True
-        if day.isoweekday() not in self.business_days.weekdays:
-            return False
         country = self.holidays_country
-        return country is None or day not in public_holidays(country, day.year)
+        official = official_year(country, day.year) if country else NO_OFFICIAL_DAYS
+        if day in official.workdays:
+            return True
+        return day.isoweekday() in self.business_days.weekdays and day not in official.holidays
 
     def add_days(self, instant: datetime, days: int) -> datetime:
         """``days`` later on the local wall clock; business days when the policy has them."""
@@ -126,6 +147,22 @@ class Calendar:
 
     def day_start(self, day: date) -> datetime:
         return at_local(day, time(0), self.tz)
+
+    def opening(self, day: date) -> datetime:
+        """When contact may begin on a day: its contact hours' start, else midnight."""
+        return at_local(day, self.contact_hours.start if self.contact_hours else time(0), self.tz)
+
+    def outside_contact_hours(self, instant: datetime) -> bool:
+        hours = self.contact_hours
+        return hours is not None and not in_range(self.local(instant).time(), hours)
+
+    def next_opening(self, instant: datetime) -> datetime:
+        """The next start of contact hours on a business day, after ``instant``."""
+        local = self.local(instant)
+        day = local.date()
+        if self.is_business_day(day) and (opens := self.opening(day)) > instant:
+            return opens
+        return self.opening(self.next_business_day(day))
 
     def quiet_end(self, instant: datetime) -> datetime:
         """When the quiet hours ``instant`` lies in end (it must lie in some)."""

@@ -18,11 +18,20 @@ from app.cadence.windows import Counter, Selector, Window, days_of, span_of
 PROFILE_CAP_DAYS = 30
 
 
-def caps_of(rule: Rule, profile: Profile) -> tuple[Cap, ...]:
-    """The rule's caps, plus the customer's own ``max_contacts_per_30d``."""
+@dataclass(frozen=True, slots=True)
+class CountedCap:
+    """A cap, and whether it counts automated contacts."""
+
+    cap: Cap
+    automated: bool
+
+
+def caps_of(rule: Rule, profile: Profile) -> tuple[CountedCap, ...]:
+    """The rule's caps, plus the customer's own ``max_contacts_per_30d``: what the customer
+    receives, so it counts automated contacts whatever the rule says."""
     extra = profile.max_contacts_per_30d
-    own = (Cap(PROFILE_CAP_DAYS, extra),) if extra is not None else ()
-    return (*rule.caps, *own)
+    own = (CountedCap(Cap(PROFILE_CAP_DAYS, extra), True),) if extra is not None else ()
+    return (*(CountedCap(cap, rule.count_automated) for cap in rule.caps), *own)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +48,9 @@ class CapUse:
         return self.state.used > self.state.max
 
 
-def _selector(cap: Cap, rule: Rule) -> Selector:
-    return Selector(
-        outbound_only=True, channels=cap.channels, include_automated=rule.count_automated
-    )
-
-
 def _open_reservations(activity: Activity, cap: Cap, as_of: datetime) -> list[datetime]:
-    """Expiry of each reservation open at ``as_of`` that this cap counts."""
+    """Expiry of each reservation open at ``as_of`` that this cap counts: from the moment
+    it was made, whatever instant it reserves."""
     return [
         r.expires_at
         for r in activity.reservations
@@ -55,9 +59,12 @@ def _open_reservations(activity: Activity, cap: Cap, as_of: datetime) -> list[da
     ]
 
 
-def cap_use(cap: Cap, rule: Rule, counter: Counter, as_of: datetime) -> CapUse:
+def cap_use(counted: CountedCap, counter: Counter, as_of: datetime) -> CapUse:
+    cap = counted.cap
     window = Window(as_of, cap.window_days)
-    selector = _selector(cap, rule)
+    selector = Selector(
+        outbound_only=True, channels=cap.channels, include_automated=counted.automated
+    )
     reservations = _open_reservations(counter.activity, cap, as_of)
     used = counter.count(window, selector) + len(reservations)
     leaving = counter.leave_times(window, selector) + [(t, None) for t in reservations]

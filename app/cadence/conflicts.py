@@ -10,8 +10,13 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from app.cadence.calendar import Calendar, customer_calendar
-from app.cadence.fatigue import complaint_pause_end, is_opted_out
-from app.cadence.rules import applicable_rule
+from app.cadence.fatigue import (
+    complaint_pause_reason,
+    complaint_pauses,
+    is_opted_out,
+    signals_before,
+)
+from app.cadence.followup import gap_from
 from app.cadence.types import (
     Activity,
     Actor,
@@ -22,6 +27,7 @@ from app.cadence.types import (
     Profile,
     Reason,
     Rule,
+    SignalKind,
     Status,
     Surroundings,
 )
@@ -54,7 +60,6 @@ def owner_of(profile: Profile) -> Actor:
 
 
 def common_denials(
-    policy: Policy,
     profile: Profile,
     activity: Activity,
     rule: Rule,
@@ -64,18 +69,27 @@ def common_denials(
 ) -> list[Reason]:
     """What forbids any contact by this actor at ``at``, whatever the channel."""
     return [
-        *_pauses(policy, profile, activity, at),
+        *_pause(profile, at),
         *_gap(rule, activity, at),
         *_calendar(calendar, at),
         *_locks(activity, actor, at),
     ]
 
 
-def channel_denials(profile: Profile, caps: Iterable[CapState], channel: str) -> list[Reason]:
-    """What forbids a contact on this channel: an opt-out or a reached cap that counts it."""
+def channel_denials(
+    policy: Policy,
+    profile: Profile,
+    caps: Iterable[CapState],
+    paused: dict[str, datetime],
+    channel: str,
+) -> list[Reason]:
+    """What forbids a contact on this channel: an opt-out, a complaint about it, or a reached
+    cap that counts it."""
     found = []
     if is_opted_out(profile, channel):
         found.append(Reason("opted_out", f"The customer opted out of {channel}."))
+    if channel in paused:
+        found.append(complaint_pause_reason(channel, paused[channel], policy))
     for cap in caps:
         if cap.used >= cap.max and (cap.channels is None or channel in cap.channels):
             message = (
@@ -85,19 +99,14 @@ def channel_denials(profile: Profile, caps: Iterable[CapState], channel: str) ->
     return found
 
 
-def _pauses(policy: Policy, profile: Profile, activity: Activity, at: datetime) -> list[Reason]:
-    found = []
-    if profile.paused_until is not None and profile.paused_until > at:
-        until = profile.paused_until
-        found.append(Reason("paused", "Contact is paused at the customer's request.", until))
-    if (end := complaint_pause_end(policy, activity, at)) is not None:
-        message = f"The customer complained; contact pauses for {policy.complaint_pause_days} days."
-        found.append(Reason("paused", message, end))
-    return found
+def _pause(profile: Profile, at: datetime) -> list[Reason]:
+    if profile.paused_until is None or profile.paused_until <= at:
+        return []
+    return [Reason("paused", "Contact is paused at the customer's request.", profile.paused_until)]
 
 
 def _gap(rule: Rule, activity: Activity, at: datetime) -> list[Reason]:
-    last = activity.last_outbound_at
+    last = gap_from(rule, activity)
     if last is None or rule.min_gap_hours <= 0:
         return []
     end = last + timedelta(hours=rule.min_gap_hours)
@@ -108,15 +117,20 @@ def _gap(rule: Rule, activity: Activity, at: datetime) -> list[Reason]:
 
 
 def _calendar(calendar: Calendar, at: datetime) -> list[Reason]:
-    """Business days and the customer's quiet hours deny; the policy's contact hours only
-    place follow-ups (the contract names no reason for them)."""
-    day = calendar.local(at).date()
-    if not calendar.is_business_day(day):
-        opens = calendar.day_start(calendar.next_business_day(day))
-        return [Reason("non_business_day", "Not a business day in the customer's calendar.", opens)]
+    """A day that is no business day denies (until the next one opens); on a business day,
+    the policy's contact hours and the customer's quiet hours."""
+    if not calendar.is_business_day(calendar.local(at).date()):
+        message = "Not a business day in the customer's calendar."
+        return [Reason("non_business_day", message, calendar.next_opening(at))]
+    found = []
+    if calendar.outside_contact_hours(at):
+        message = "Outside contact hours in the customer's time zone."
+        found.append(Reason("outside_contact_hours", message, calendar.next_opening(at)))
     if calendar.in_quiet_hours(at):
-        return [Reason("quiet_hours", "In the customer's quiet hours.", calendar.quiet_end(at))]
-    return []
+        found.append(
+            Reason("quiet_hours", "In the customer's quiet hours.", calendar.quiet_end(at))
+        )
+    return found
 
 
 def _locks(activity: Activity, actor: Actor, at: datetime) -> list[Reason]:
@@ -140,9 +154,13 @@ def _name(actor: Actor) -> str:
 
 
 def warnings(
-    policy: Policy, profile: Profile, around: Surroundings, request: ContactRequest
+    policy: Policy,
+    profile: Profile,
+    activity: Activity,
+    around: Surroundings,
+    request: ContactRequest,
 ) -> list[Reason]:
-    found = _ownership(profile, request.actor)
+    found = [*_recent_complaint(policy, activity, request), *_ownership(profile, request.actor)]
     window = timedelta(hours=policy.recent_contact_hours)
     if (until := _recent_by_other(around.recent_contacts, request, window)) is not None:
         message = "Another team or partner contacted the customer recently."
@@ -151,6 +169,22 @@ def warnings(
         message = "Another actor plans to contact the customer around this time."
         found.append(Reason("planned_by_other", message, until))
     return found
+
+
+def _recent_complaint(policy: Policy, activity: Activity, request: ContactRequest) -> list[Reason]:
+    """A complaint within ``fatigue_days`` about another channel: this one is open, but the
+    customer is sore (apologise first)."""
+    since = request.at - timedelta(days=policy.fatigue_days)
+    complaints = [
+        s
+        for s in signals_before(activity, SignalKind.complained, request.at)
+        if s.at > since and s.channel != request.channel
+    ]
+    if not complaints:
+        return []
+    last = complaints[-1]
+    message = f"The customer complained about {last.channel} recently."
+    return [Reason("recent_complaint", message, last.at + timedelta(days=policy.fatigue_days))]
 
 
 def _ownership(profile: Profile, actor: Actor) -> list[Reason]:
@@ -205,10 +239,11 @@ def _planned_by_other(
 def denials(
     policy: Policy, profile: Profile, activity: Activity, status: Status, request: ContactRequest
 ) -> list[Reason]:
-    rule = applicable_rule(policy, profile, request.at)
+    rule = next(r for r in policy.rules if r.name == status.rule)
     calendar = customer_calendar(policy, profile)
-    common = common_denials(policy, profile, activity, rule, calendar, request.actor, request.at)
-    return [*channel_denials(profile, status.caps, request.channel), *common]
+    common = common_denials(profile, activity, rule, calendar, request.actor, request.at)
+    paused = complaint_pauses(policy, activity, request.at)
+    return [*channel_denials(policy, profile, status.caps, paused, request.channel), *common]
 
 
 def check(
@@ -221,6 +256,6 @@ def check(
 ) -> Verdict:
     """Judge a contact at ``request.at`` by the customer's ``status`` at that instant."""
     deny = denials(policy, profile, activity, status, request)
-    warn = warnings(policy, profile, around, request)
+    warn = warnings(policy, profile, activity, around, request)
     decision = Decision.deny if deny else Decision.warn if warn else Decision.allow
     return Verdict(decision, (*deny, *warn))

@@ -1,14 +1,18 @@
 """The built-in policy a new tenant starts with: the domain brief's cadence table.
 
-Each rule names the brief's row it encodes. Where the sources disagree the brief decides:
-industry rules before market rules, a new prospect's fast start before the slower lead cycle,
-quarterly for loyal customers and monthly for core (high-value) ones. The default keeps no
-business-day calendar (every instant counts) so that dates are plain; a tenant sets its own.
+Each rule names the brief's row it encodes, and each is the first match for the customers
+that row describes (a test proves it). Where the sources disagree the brief decides:
+industry rules before market rules, a new prospect's fast start before the slower lead
+cycle, quarterly for loyal customers and monthly for core (high-value) ones. Dormant and
+lost customers come first, on a slow win-back cadence, so a lapsed account is never chased
+harder than a loyal one. The default keeps no business-day calendar (every instant counts)
+so that dates are plain; a tenant sets its own.
 """
 
 from app.cadence.types import Cap, Match, Policy, Rule, Target
 
 PROSPECT_STAGES = frozenset({"lead", "prospect"})
+AFTER_THE_SALE = frozenset({"customer", "loyal"})
 
 
 def _stages(*names: str) -> frozenset[str]:
@@ -16,6 +20,19 @@ def _stages(*names: str) -> frozenset[str]:
 
 
 DEFAULT_RULES = (
+    Rule(
+        name="win_back",
+        match=Match(stage=_stages("dormant", "lost")),
+        follow_up_days=90, overdue_after_days=180, channel="email",
+        source="triggers: long-inactive customers get a win-back plan (slow: never faster"
+        " than the quarterly cadence of loyal customers)",
+    ),
+    Rule(
+        name="second_contact",
+        match=Match(stage=PROSPECT_STAGES, outbound_in_stage_lt=2),
+        follow_up_days=3, overdue_after_days=5, channel="phone", count_automated=False,
+        source="new prospect: second contact within 3 days of the first",
+    ),
     Rule(
         name="prospect_fmcg",
         match=Match(stage=PROSPECT_STAGES, industry=frozenset({"fmcg"})),
@@ -41,8 +58,8 @@ DEFAULT_RULES = (
         match=Match(stage=PROSPECT_STAGES, stage_age_days_lt=14),
         follow_up_days=3, overdue_after_days=5, channel="phone", count_automated=False,
         targets=(Target(14, 2),),
-        source="new prospect: second contact within 3 days, 2-3 quality interactions in the"
-        " first 2 weeks; prospect (any): follow-up cycle 3-5 days",
+        source="new prospect: 2-3 quality interactions in the first 2 weeks; prospect (any):"
+        " follow-up cycle 3-5 days",
     ),
     Rule(
         name="lead_generation",
@@ -86,6 +103,13 @@ DEFAULT_RULES = (
         " after-sales visits",
     ),
     Rule(
+        name="onboarding_taper",
+        match=Match(stage=_stages("customer"), stage_age_days_lt=90),
+        follow_up_days=14, overdue_after_days=21, channel="phone",
+        source="closed, first 30 days after signing (onboarding): then decreasing to monthly"
+        " (cycle 7-30 days): fortnightly to day 90",
+    ),
+    Rule(
         name="strategic_account",
         match=Match(segment=frozenset({"strategic"})),
         follow_up_days=14, overdue_after_days=21, channel="meeting",
@@ -94,16 +118,20 @@ DEFAULT_RULES = (
         " sharing every 2 weeks",
     ),
     Rule(
-        name="core_customer",
-        match=Match(segment=frozenset({"high_value"}), stage=_stages("customer", "loyal")),
-        follow_up_days=30, overdue_after_days=40, channel="visit", targets=(Target(30, 1, "deep"),),
-        source="core (high-value) existing customer: a deep conversation monthly",
+        name="high_value_b2b",
+        match=Match(
+            segment=frozenset({"high_value"}), market=frozenset({"b2b"}), stage=AFTER_THE_SALE
+        ),
+        follow_up_days=10, overdue_after_days=14, channel="meeting",
+        targets=(Target(30, 1, "deep"),),
+        source="high-value B2B: about every 10 days; core (high-value) existing customer: a"
+        " deep conversation monthly",
     ),
     Rule(
-        name="high_value_b2b",
-        match=Match(segment=frozenset({"high_value"}), market=frozenset({"b2b"})),
-        follow_up_days=10, overdue_after_days=14, channel="meeting",
-        source="high-value B2B: about every 10 days",
+        name="core_customer",
+        match=Match(segment=frozenset({"high_value"}), stage=AFTER_THE_SALE),
+        follow_up_days=30, overdue_after_days=40, channel="visit", targets=(Target(30, 1, "deep"),),
+        source="core (high-value) existing customer: a deep conversation monthly",
     ),
     Rule(
         name="loyal",

@@ -1,4 +1,4 @@
-"""Signals that a customer is contacted too much, and pauses that suppress all contact."""
+"""Signals that a customer is contacted too much, and pauses that suppress contact."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,8 @@ from app.cadence.windows import EMAILS_ENGAGED, EMAILS_SENT, Counter, Window
 FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 MIN_EMAILS_FOR_A_RATE = 3
 RECENT_DAYS, BEFORE_DAYS = 30, 60
+# Emails younger than this are not judged yet: nobody opens mail the minute it is sent.
+UNJUDGED_DAYS = 2
 FALLING_RATIO = 0.5
 
 
@@ -41,7 +43,9 @@ def fatigue_of(activity: Activity, counter: Counter, as_of: datetime) -> Fatigue
     return Fatigue(
         unsubscribed_channels=tuple(sorted(unsubscribed)),
         complaints_90d=sum(1 for s in complaints if s.at > as_of - timedelta(days=90)),
-        open_rate_recent=_rate(counter, Window(as_of, RECENT_DAYS)),
+        open_rate_recent=_rate(
+            counter, Window(as_of - timedelta(days=UNJUDGED_DAYS), RECENT_DAYS - UNJUDGED_DAYS)
+        ),
         open_rate_before=_rate(counter, Window(as_of - timedelta(days=RECENT_DAYS), BEFORE_DAYS)),
     )
 
@@ -68,12 +72,31 @@ class Condition:
     until: datetime | None
 
 
-def complaint_pause_end(policy: Policy, activity: Activity, as_of: datetime) -> datetime | None:
-    complaints = signals_before(activity, SignalKind.complained, as_of)
-    if not complaints:
+def complaint_pauses(policy: Policy, activity: Activity, as_of: datetime) -> dict[str, datetime]:
+    """Each channel a complaint pauses at ``as_of``, with the end of its pause."""
+    pause = timedelta(days=policy.complaint_pause_days)
+    ends: dict[str, datetime] = {}
+    for signal in signals_before(activity, SignalKind.complained, as_of):
+        if signal.at + pause > as_of:
+            ends[signal.channel] = signal.at + pause  # signals come oldest first
+    return ends
+
+
+def complaint_pause_reason(channel: str, end: datetime, policy: Policy) -> Reason:
+    message = (
+        f"The customer complained about {channel}; {channel} pauses for"
+        f" {policy.complaint_pause_days} days."
+    )
+    return Reason("complaint_pause", message, end)
+
+
+def reopens_at(profile: Profile, paused: dict[str, datetime]) -> datetime | None:
+    """When every well-known channel is opted out or paused by a complaint: when the first
+    pause ends (None if some channel is open)."""
+    open_channels = [c for c in WELL_KNOWN_CHANNELS if not is_opted_out(profile, c)]
+    if not paused or any(c not in paused for c in open_channels):
         return None
-    end = complaints[-1].at + timedelta(days=policy.complaint_pause_days)
-    return end if end > as_of else None
+    return min(paused[c] for c in open_channels) if open_channels else None
 
 
 def suppressions(
@@ -91,9 +114,10 @@ def suppressions(
                 Reason("paused", "Contact is paused at the customer's request.", until), until
             )
         )
-    if (end := complaint_pause_end(policy, activity, as_of)) is not None:
-        message = f"The customer complained; contact pauses for {policy.complaint_pause_days} days."
-        found.append(Condition(Reason("complaint_pause", message, end), end))
+    closed = reopens_at(profile, complaint_pauses(policy, activity, as_of))
+    if closed is not None and not opted_out_of_all(profile):
+        message = "The customer complained; every channel left is paused."
+        found.append(Condition(Reason("complaint_pause", message, closed), closed))
     return found
 
 

@@ -7,16 +7,19 @@ from app.cadence.calendar import customer_calendar
 from app.cadence.caps import CapUse, cap_use, caps_of, target_state
 from app.cadence.conflicts import channel_denials, common_denials, owner_of
 from app.cadence.fatigue import (
+    UNJUDGED_DAYS,
     Condition,
-    complaint_pause_end,
+    complaint_pause_reason,
+    complaint_pauses,
     fatigue_of,
     is_falling,
     is_opted_out,
     recent_signal,
+    reopens_at,
     suppressions,
 )
 from app.cadence.followup import next_follow_up
-from app.cadence.rules import applicable_rule, next_rule_change
+from app.cadence.rules import applicable_rule, candidate_rules, next_rule_change
 from app.cadence.types import (
     WELL_KNOWN_CHANNELS,
     Activity,
@@ -34,42 +37,43 @@ from app.cadence.types import (
 from app.cadence.windows import Counter, Selector, Window, first_instant
 
 COUNT_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
-FATIGUE_WINDOWS = (30, 90)
+# Open rates look back 30 and 90 days, and leave out the last UNJUDGED_DAYS.
+FATIGUE_WINDOWS = (UNJUDGED_DAYS, 30, 90)
 
 
 def window_days_needed(policy: Policy, profile: Profile, as_of: datetime) -> frozenset[int]:
-    """Every window length a status at ``as_of`` counts over (the store reads their edges)."""
-    rule = applicable_rule(policy, profile, as_of)
-    caps = {cap.window_days for cap in caps_of(rule, profile)}
-    return frozenset(
-        {*COUNT_WINDOWS.values(), *FATIGUE_WINDOWS, *caps, *(t.window_days for t in rule.targets)}
-    )
+    """Every window length a status at ``as_of`` may count over (the store reads their
+    edges): those of every rule that may apply before the contact ordinal is known."""
+    days = {*COUNT_WINDOWS.values(), *FATIGUE_WINDOWS}
+    for rule in candidate_rules(policy, profile, as_of):
+        days |= {counted.cap.window_days for counted in caps_of(rule, profile)}
+        days |= {target.window_days for target in rule.targets}
+    return frozenset(days)
 
 
 def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: datetime) -> Status:
     """Apply the policy to the customer's activity up to ``as_of``."""
-    rule = applicable_rule(policy, profile, as_of)
+    rule = applicable_rule(policy, profile, as_of, activity.outbound_in_stage)
     counter = Counter(activity)
-    caps = [cap_use(cap, rule, counter, as_of) for cap in caps_of(rule, profile)]
+    caps = [cap_use(counted, counter, as_of) for counted in caps_of(rule, profile)]
     fatigue = fatigue_of(activity, counter, as_of)
+    paused = complaint_pauses(policy, activity, as_of)
     suppressed = suppressions(policy, profile, activity, as_of)
     over = _over_conditions(policy, activity, caps, fatigue, as_of)
+    held = [*_cap_frees(caps), *filter(None, [reopens_at(profile, paused)])]
     follow_up = next_follow_up(
-        rule,
-        profile,
-        activity,
-        customer_calendar(policy, profile),
-        _constraints(policy, activity, caps, as_of),
+        rule, profile, activity, customer_calendar(policy, profile), held, paused
     )
-    status = _status_code(suppressed, over, follow_up, activity, as_of)
-    recheck_at = _recheck_at(policy, profile, activity, caps, suppressed, over, as_of)
+    status = _status_code(suppressed, over, follow_up, as_of)
+    recheck_at = _recheck_at(policy, profile, activity, caps, suppressed, over, paused, as_of)
+    reasons = _reasons(policy, profile, suppressed, over, paused, caps, follow_up, activity, as_of)
     return Status(
         as_of=as_of,
         policy_version=policy.version,
         rule=rule.name,
         status=status,
-        contactable_now=is_contactable(policy, profile, activity, rule, caps, as_of),
-        reasons=tuple(_reasons(suppressed, over, caps, follow_up, activity, as_of, rule, counter)),
+        contactable_now=is_contactable(policy, profile, activity, rule, caps, paused, as_of),
+        reasons=(*reasons, *_targets_unmet(rule, counter, as_of)),
         last_contact_at=activity.last_contact_at,
         last_outbound_at=activity.last_outbound_at,
         last_inbound_at=activity.last_inbound_at,
@@ -131,19 +135,14 @@ def _over_until(over: list[Condition], recheck_at: datetime | None) -> datetime 
     return max((e for e in ends if e is not None), default=None)
 
 
-def _constraints(
-    policy: Policy, activity: Activity, caps: list[CapUse], as_of: datetime
-) -> list[datetime]:
-    frees = [c.state.frees_at for c in caps if c.reached and c.state.frees_at is not None]
-    pause = complaint_pause_end(policy, activity, as_of)
-    return [*frees, *([pause] if pause else [])]
+def _cap_frees(caps: list[CapUse]) -> list[datetime]:
+    return [c.state.frees_at for c in caps if c.reached and c.state.frees_at is not None]
 
 
 def _status_code(
     suppressed: list[Condition],
     over: list[Condition],
     follow_up: NextFollowUp,
-    activity: Activity,
     as_of: datetime,
 ) -> StatusCode:
     if suppressed:
@@ -152,13 +151,16 @@ def _status_code(
         return StatusCode.over_contacted
     if follow_up.overdue_at is not None and as_of >= follow_up.overdue_at:
         return StatusCode.overdue
-    if activity.last_contact_at is None or as_of >= follow_up.due_at:
+    if follow_up.counted_from is None or as_of >= follow_up.due_at:
         return StatusCode.due
     return StatusCode.on_track
 
 
 def _timing_reason(follow_up: NextFollowUp, activity: Activity, as_of: datetime) -> Reason | None:
-    if activity.last_contact_at is None:
+    if follow_up.counted_from is None:
+        if activity.last_contact_at is not None:
+            message = "Only automated contacts so far, which the rule does not count."
+            return Reason("never_contacted", message)
         return Reason("never_contacted", "The customer has never been contacted.")
     if follow_up.overdue_at is not None and as_of >= follow_up.overdue_at:
         return Reason(
@@ -170,17 +172,21 @@ def _timing_reason(follow_up: NextFollowUp, activity: Activity, as_of: datetime)
 
 
 def _reasons(
+    policy: Policy,
+    profile: Profile,
     suppressed: list[Condition],
     over: list[Condition],
+    paused: dict[str, datetime],
     caps: list[CapUse],
     follow_up: NextFollowUp,
     activity: Activity,
     as_of: datetime,
-    rule: Rule,
-    counter: Counter,
 ) -> Iterable[Reason]:
     yield from (c.reason for c in suppressed)
     yield from (c.reason for c in over)
+    if not any(c.reason.code == "complaint_pause" for c in suppressed):
+        for channel in sorted(c for c in paused if not is_opted_out(profile, c)):
+            yield complaint_pause_reason(channel, paused[channel], policy)
     if (timing := _timing_reason(follow_up, activity, as_of)) is not None:
         yield timing
     for cap in (c for c in caps if c.reached and not c.exceeded):
@@ -189,6 +195,9 @@ def _reasons(
             f"The cap of {state.max} outbound contacts in {state.window_days} days is reached."
         )
         yield Reason("cap_reached", message, state.frees_at)
+
+
+def _targets_unmet(rule: Rule, counter: Counter, as_of: datetime) -> Iterable[Reason]:
     for target in rule.targets:
         progress = target_state(target, counter, as_of)
         if not progress.met:
@@ -215,15 +224,19 @@ def is_contactable(
     activity: Activity,
     rule: Rule,
     caps: list[CapUse],
+    paused: dict[str, datetime],
     as_of: datetime,
 ) -> bool:
     """Would the owner's conflict check at ``as_of`` be allowed on some channel?"""
     calendar = customer_calendar(policy, profile)
     owner = owner_of(profile)
-    if common_denials(policy, profile, activity, rule, calendar, owner, as_of):
+    if common_denials(profile, activity, rule, calendar, owner, as_of):
         return False
     states = [c.state for c in caps]
-    return any(not channel_denials(profile, states, c) for c in open_channels(profile, rule))
+    return any(
+        not channel_denials(policy, profile, states, paused, c)
+        for c in open_channels(profile, rule)
+    )
 
 
 def _recheck_at(
@@ -233,11 +246,13 @@ def _recheck_at(
     caps: list[CapUse],
     suppressed: list[Condition],
     over: list[Condition],
+    paused: dict[str, datetime],
     as_of: datetime,
 ) -> datetime | None:
     """The next instant something other than due or overdue may change this status."""
     candidates: list[datetime | None] = [next_rule_change(policy, profile, as_of)]
     candidates += [c.until for c in suppressed] + [c.until for c in over]
+    candidates += list(paused.values())
     candidates += [c.state.frees_at for c in caps] + [c.exceeded_until for c in caps]
     candidates += [r.expires_at for r in activity.reservations]
     candidates += [activity.next_touch_at]  # a touch dated ahead counts from its instant
@@ -246,7 +261,8 @@ def _recheck_at(
 
 
 def _engagement_changes(activity: Activity, as_of: datetime) -> list[datetime | None]:
-    """Open rates move when an email crosses the 30- or 90-day line (a day early if bucketed)."""
+    """Open rates move when an email crosses the 2-, 30- or 90-day line (a day early if
+    bucketed)."""
     emails = [e.at for e in activity.events if e.channel == "email" and e.outbound]
     emails += [first_instant(d) for d in activity.days if d.channel == "email" and d.outbound]
     return [at + timedelta(days=days) for at in emails for days in FATIGUE_WINDOWS]

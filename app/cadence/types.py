@@ -47,6 +47,9 @@ class Match:
     industry: frozenset[str] | None = None
     stage_age_days_lt: int | None = None
     stage_age_days_gte: int | None = None
+    # outbound, non-automated contacts since the stage was entered
+    outbound_in_stage_lt: int | None = None
+    outbound_in_stage_gte: int | None = None
 
     @property
     def is_catch_all(self) -> bool:
@@ -134,7 +137,7 @@ class DayCount:
     light: int = 0  # contacts (either direction) of each depth
     value: int = 0
     deep: int = 0
-    engaged: int = 0  # outbound contacts with an opened or clicked engagement
+    engaged: int = 0  # outbound contacts opened or clicked by the instant judged
     after: datetime | None = None
     until: datetime | None = None
     first_at: datetime | None = None  # its earliest contact, when the store knows it
@@ -149,7 +152,7 @@ class ContactEvent:
     outbound: bool
     automated: bool = False
     depth: str | None = None
-    engaged: bool = False
+    engaged: bool = False  # opened or clicked by the instant judged
 
 
 class SignalKind(StrEnum):
@@ -261,7 +264,10 @@ class Activity:
     last_contact_at: datetime | None = None
     last_outbound_at: datetime | None = None
     last_inbound_at: datetime | None = None
+    last_manual_contact_at: datetime | None = None  # the last one not automated
+    last_manual_outbound_at: datetime | None = None
     last_response_channel: str | None = None
+    outbound_in_stage: int = 0  # outbound, not automated, since the stage was entered
     days: Sequence[DayCount] = ()
     exact_days: frozenset[date] = frozenset()
     events: Sequence[ContactEvent] = ()
@@ -321,6 +327,7 @@ class NextFollowUp:
     overdue_at: datetime | None
     channel: str | None
     reason: str
+    counted_from: datetime | None  # the contact the follow-up clock runs from
 
 
 @dataclass(frozen=True, slots=True)

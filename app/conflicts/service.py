@@ -28,6 +28,9 @@ FILED_PLAN_GRACE = timedelta(hours=24)
 PARTNER_MESSAGES = {
     "opted_out": "The customer does not accept contact on this channel.",
     "paused": "Contact with the customer is paused.",
+    "complaint_pause": "Contact on this channel is paused for now.",
+    "recent_complaint": "Take care: the customer was unhappy with contact recently.",
+    "outside_contact_hours": "It is outside contact hours for the customer.",
     "cap_reached": "The customer has been contacted as often as allowed for now.",
     "min_gap": "The customer was contacted too recently.",
     "quiet_hours": "It is the customer's quiet time.",
@@ -47,11 +50,22 @@ def acting(principal: Principal, actor: Actor) -> cadence.Actor:
     return cadence.Actor(rep_id=actor.rep_id, team=actor.team, partner_id=actor.partner_id)
 
 
+# Reasons whose instant tells a partner nothing of the customer's history.
+PARTNER_UNTIL_KEPT = frozenset(
+    {"quiet_hours", "non_business_day", "outside_contact_hours", "locked"}
+)
+
+
 def reason_dicts(principal: Principal, reasons: Any) -> list[dict[str, Any]]:
-    """Reasons as a caller may see them (partners: generic messages, no instants)."""
+    """Reasons as a caller may see them (partners: generic messages, and an instant only
+    where it comes from the calendar or a lock)."""
     if principal.role is Role.partner:
         return [
-            {"code": r["code"], "message": PARTNER_MESSAGES.get(r["code"], ""), "until": None}
+            {
+                "code": r["code"],
+                "message": PARTNER_MESSAGES.get(r["code"], ""),
+                "until": r["until"] if r["code"] in PARTNER_UNTIL_KEPT else None,
+            }
             for r in reasons
         ]
     return list(reasons)

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
-from app.cadence.windows import MICROSECOND, day_span
+from app.cadence.windows import MICROSECOND, day_span, span_of
 from app.frequency import repository
 
 SIGNAL_LOOKBACK_DAYS = 366
@@ -18,35 +19,48 @@ SIGNAL_LOOKBACK_DAYS = 366
 async def load(
     session: AsyncSession,
     tenant_id: uuid.UUID,
-    ids: Sequence[str],
+    policy: cadence.Policy,
+    profiles: Sequence[cadence.Profile],
     as_of: datetime,
     plan: cadence.BucketPlan,
-    signal_days: int = SIGNAL_LOOKBACK_DAYS,
     *,
     with_locks: bool = False,
 ) -> dict[str, cadence.Activity]:
     """Each customer's activity up to ``as_of``, summarised as the plan says; unsubscribes and
-    complaints of the last ``signal_days`` (a complaint pause may be long); the reservations
-    open at ``as_of``, and with ``with_locks`` the locks active then."""
+    complaints of the last year, or longer if a complaint pause is; the reservations open
+    at ``as_of``, and with ``with_locks`` the locks active then."""
+    signal_days = max(SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
     rows = await repository.activities(
-        session, tenant_id, ids, as_of, runs=plan.runs, segments=plan.segments,
-        exact_days=sorted(plan.exact_days), signals_since=as_of - timedelta(days=signal_days),
-        with_locks=with_locks,
+        session, tenant_id, {p.customer_id: p.stage_entered_at for p in profiles}, as_of,
+        runs=plan.runs, segments=plan.segments, exact_days=sorted(plan.exact_days),
+        signals_since=as_of - timedelta(days=signal_days),
+        engaged_since=as_of - timedelta(days=max(cadence.FATIGUE_WINDOWS)),
+        ordinal_limit=cadence.ordinal_limit(policy), with_locks=with_locks,
     )  # fmt: skip
     return {row["customer_id"]: _activity(row, plan) for row in rows}
 
 
+def _latest(*instants: datetime | None) -> datetime | None:
+    return max((t for t in instants if t is not None), default=None)
+
+
 def _activity(row: RowMapping, plan: cadence.BucketPlan) -> cadence.Activity:
     last_outbound, last_inbound = row["last_outbound_at"], row["last_inbound_at"]
+    buckets = [
+        *(_run(item, plan) for item in _items(row["runs"])),
+        *(_segment(item, plan) for item in _items(row["segments"])),
+    ]
     return cadence.Activity(
-        last_contact_at=max((t for t in (last_outbound, last_inbound) if t), default=None),
+        last_contact_at=_latest(last_outbound, last_inbound),
         last_outbound_at=last_outbound,
         last_inbound_at=last_inbound,
-        last_response_channel=row["last_response_channel"],
-        days=(
-            *(_run(item, plan) for item in _items(row["runs"])),
-            *(_segment(item, plan) for item in _items(row["segments"])),
+        last_manual_contact_at=_latest(
+            row["last_manual_outbound_at"], row["last_manual_inbound_at"]
         ),
+        last_manual_outbound_at=row["last_manual_outbound_at"],
+        last_response_channel=row["last_response_channel"],
+        outbound_in_stage=row["outbound_in_stage"],
+        days=_unengaged(buckets, [_at(at) for (at,) in _items(row["late_engaged"])]),
         exact_days=plan.exact_days,
         events=tuple(_event(item) for item in _items(row["events"])),
         signals=tuple(
@@ -63,6 +77,20 @@ def _activity(row: RowMapping, plan: cadence.BucketPlan) -> cadence.Activity:
         ),
         next_touch_at=row["next_touch_at"],
     )
+
+
+def _unengaged(
+    buckets: list[cadence.DayCount], late: Sequence[datetime]
+) -> tuple[cadence.DayCount, ...]:
+    """Buckets count an email engaged whenever its engagement came; take out those engaged
+    only after the instant judged (their send instants are ``late``)."""
+    for at in late:
+        for index, bucket in enumerate(buckets):
+            after, until = span_of(bucket)
+            if bucket.channel == "email" and after < at <= until:
+                buckets[index] = replace(bucket, engaged=bucket.engaged - 1)
+                break
+    return tuple(buckets)
 
 
 def _items(value: list[Any] | None) -> list[Any]:

@@ -59,7 +59,7 @@ async def on_touches_stored(
         )
     engagements = [r for r in rows if r["kind"] == "engagement"]
     refs = [
-        (r["source"], r["ref_external_id"])
+        (r["source"], r["ref_external_id"], r["occurred_at"])
         for r in engagements
         if r["outcome"] in ENGAGING_OUTCOMES and r["ref_external_id"]
     ]

@@ -1,7 +1,7 @@
 """SQL for a customer's activity summary: day counts, last contacts, signals, schedules."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, cast
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.customers.models import Customer
 from app.frequency.models import CustomerDayCount, CustomerSchedule
 from app.policies.repository import active_version_of
-from app.touches.models import RESPONSE_CONDITION, SIGNAL_CONDITION
+from app.touches.models import MANUAL_OUTBOUND_CONDITION, RESPONSE_CONDITION, SIGNAL_CONDITION
 
 day_counts = cast(Table, CustomerDayCount.__table__)
 schedules = cast(Table, CustomerSchedule.__table__)
@@ -49,20 +49,30 @@ async def add_day_counts(
     await session.execute(ADD_DAY_COUNTS, params)
 
 
-MARK_ENGAGED_CONTACTS = text(
-    "UPDATE touches c SET engaged = true FROM unnest(CAST(:source AS text[]),"
-    " CAST(:ref AS text[])) AS e(source, ref) WHERE c.tenant_id = :tenant_id"
-    " AND c.source = e.source AND c.external_id = e.ref AND c.kind = 'contact' AND NOT c.engaged"
-    " RETURNING c.customer_id, c.occurred_at, c.channel, c.direction"
-)
+def _mark_engaged(condition: str) -> str:
+    """Set the engagement instant of the contacts (source, external_id) point at, where
+    ``condition`` holds of the stored one: re-checked on the locked row, so two concurrent
+    engagements of one contact flag it once."""
+    return (
+        "UPDATE touches c SET engaged_at = e.at FROM (SELECT source, ref, min(at) AS at"
+        " FROM unnest(CAST(:source AS text[]), CAST(:ref AS text[]),"
+        " CAST(:at AS timestamptz[])) AS u(source, ref, at) GROUP BY source, ref) AS e"
+        " WHERE c.tenant_id = :tenant_id AND c.source = e.source AND c.external_id = e.ref"
+        f" AND c.kind = 'contact' AND ({condition})"
+        " RETURNING c.customer_id, c.occurred_at, c.channel, c.direction"
+    )
+
+
+FIRST_ENGAGEMENTS = text(_mark_engaged("c.engaged_at IS NULL"))
+EARLIER_ENGAGEMENTS = text(_mark_engaged("c.engaged_at > e.at"))
 
 
 async def mark_engaged(
-    session: AsyncSession, tenant_id: uuid.UUID, refs: Sequence[tuple[str, str]]
+    session: AsyncSession, tenant_id: uuid.UUID, refs: Sequence[tuple[str, str, datetime]]
 ) -> list[RowMapping]:
-    """Flag the stored contacts these opened or clicked engagements point at, by (source,
-    external_id); returns the contacts newly flagged. (A contact that comes after its
-    engagement is flagged as it is inserted.)"""
+    """Record when the stored contacts these opened or clicked engagements point at, by
+    (source, external_id, occurred_at), were first engaged; returns the contacts engaged for
+    the first time. (A contact that comes after its engagement is flagged as it is inserted.)"""
     if not refs:
         return []
     ordered = sorted(set(refs))
@@ -70,8 +80,11 @@ async def mark_engaged(
         "tenant_id": tenant_id,
         "source": [r[0] for r in ordered],
         "ref": [r[1] for r in ordered],
+        "at": [r[2] for r in ordered],
     }
-    return list((await session.execute(MARK_ENGAGED_CONTACTS, params)).mappings())
+    first = list((await session.execute(FIRST_ENGAGEMENTS, params)).mappings())
+    await session.execute(EARLIER_ENGAGEMENTS, params)
+    return first
 
 
 OPT_OUT = text(
@@ -126,11 +139,19 @@ TALLIES = (
     " count(*) FILTER (WHERE c.depth = 'light') AS light,"
     " count(*) FILTER (WHERE c.depth = 'value') AS value,"
     " count(*) FILTER (WHERE c.depth = 'deep') AS deep,"
-    " count(*) FILTER (WHERE c.direction = 'outbound' AND c.engaged) AS engaged"
+    " count(*) FILTER (WHERE c.direction = 'outbound' AND c.engaged_at IS NOT NULL) AS engaged"
 )
 CONTACT = "c.tenant_id = :tenant_id AND c.customer_id = u.customer_id AND c.kind = 'contact'"
 OUTBOUND_CONTACT = "kind = 'contact' AND direction = 'outbound'"
 INBOUND_CONTACT = "kind = 'contact' AND direction = 'inbound'"
+MANUAL_INBOUND_CONTACT = f"{INBOUND_CONTACT} AND NOT automated"
+# a complaint pauses the channel of the contact it points at, else its own
+SIGNAL_CHANNEL = (
+    "CASE WHEN t.outcome = 'complained' THEN coalesce((SELECT c.channel FROM touches c"
+    " WHERE c.tenant_id = t.tenant_id AND c.source = t.source"
+    " AND c.external_id = t.ref_external_id AND c.kind = 'contact'), t.channel)"
+    " ELSE t.channel END"
+)
 
 # Everything the engine reads of each customer, in one round trip. LATERAL keeps each stretch
 # of contacts one range of an index, never a customer's whole history filtered afterwards.
@@ -141,7 +162,16 @@ ACTIVITY = text(
     + _latest("occurred_at", INBOUND_CONTACT)
     + " AS last_inbound_at, "
     + _latest("channel", RESPONSE_CONDITION)
-    + " AS last_response_channel,"
+    + " AS last_response_channel, "
+    + _latest("occurred_at", MANUAL_OUTBOUND_CONDITION)
+    + " AS last_manual_outbound_at, "
+    + _latest("occurred_at", MANUAL_INBOUND_CONTACT)
+    + " AS last_manual_inbound_at,"
+    # counted only as far as a rule's threshold needs: the cost stays flat in history
+    " (SELECT count(*) FROM (SELECT 1 FROM touches t WHERE t.tenant_id = :tenant_id"
+    f"  AND t.customer_id = u.customer_id AND {MANUAL_OUTBOUND_CONDITION}"
+    "  AND t.occurred_at >= u.stage_since AND t.occurred_at <= :as_of"
+    "  LIMIT :ordinal_limit) AS o) AS outbound_in_stage,"
     " (SELECT min(c.occurred_at) FROM touches c WHERE c.tenant_id = :tenant_id"
     "  AND c.customer_id = u.customer_id AND c.occurred_at > :as_of) AS next_touch_at,"
     + _json_rows(
@@ -165,25 +195,36 @@ ACTIVITY = text(
     )
     + " AS segments,"
     + _json_rows(
-        "c.occurred_at, c.channel, c.direction = 'outbound', c.automated, c.depth, c.engaged",
+        "c.occurred_at, c.channel, c.direction = 'outbound', c.automated, c.depth,"
+        " coalesce(c.engaged_at <= :as_of, false)",
         "unnest(CAST(:exact_starts AS timestamptz[])) AS d(start)"
         f" CROSS JOIN LATERAL (SELECT * FROM touches c WHERE {CONTACT}"
         " AND c.occurred_at >= d.start AND c.occurred_at < d.start + interval '1 day'"
         " AND c.occurred_at <= :as_of OFFSET 0) AS c",
     )
     + " AS events,"
+    # emails of the open-rate windows engaged only after as_of (buckets count them engaged)
     + _json_rows(
-        "t.occurred_at, t.outcome, t.channel",
+        "c.occurred_at",
+        "touches c WHERE c.tenant_id = :tenant_id AND c.customer_id = u.customer_id"
+        " AND c.kind = 'contact' AND c.direction = 'outbound' AND c.channel = 'email'"
+        " AND c.engaged_at > :as_of AND c.occurred_at > :engaged_since"
+        " AND c.occurred_at <= :as_of",
+    )
+    + " AS late_engaged,"
+    + _json_rows(
+        f"t.occurred_at, t.outcome, {SIGNAL_CHANNEL}",
         "touches t WHERE t.tenant_id = :tenant_id AND t.customer_id = u.customer_id"
         f" AND ({SIGNAL_CONDITION}) AND t.occurred_at <= :as_of AND t.occurred_at > :since",
     )
     + " AS signals,"
     + _json_rows(
-        "p.channel, p.planned_at, p.expires_at",
-        # open reservations, as app.conflicts.repository.is_open says
+        "p.channel, p.created_at, p.expires_at",
+        # reservations open at as_of, as app.conflicts.repository.is_open says: they count
+        # from the moment they were made, whatever instant they reserve
         "contact_plans p WHERE p.tenant_id = :tenant_id AND p.customer_id = u.customer_id"
         " AND p.kind = 'reservation' AND p.status IN ('pending', 'approved')"
-        " AND p.planned_at <= :as_of AND p.expires_at > :as_of",
+        " AND p.created_at <= :as_of AND p.expires_at > :as_of",
     )
     + " AS reservations,"
     + _json_rows(
@@ -195,29 +236,36 @@ ACTIVITY = text(
         " AND coalesce(l.released_at, l.expires_at) > :as_of",
     )
     + " AS locks"
-    " FROM unnest(CAST(:ids AS text[])) AS u(customer_id)"
+    " FROM unnest(CAST(:ids AS text[]), CAST(:stage_since AS timestamptz[]))"
+    " AS u(customer_id, stage_since)"
 )
 
 
 async def activities(
     session: AsyncSession,
     tenant_id: uuid.UUID,
-    ids: Sequence[str],
+    stage_since: Mapping[str, datetime],
     as_of: datetime,
     *,
     runs: Sequence[tuple[date, date]],
     segments: Sequence[tuple[datetime, datetime]],
     exact_days: Sequence[date],
     signals_since: datetime,
+    engaged_since: datetime,
+    ordinal_limit: int,
     with_locks: bool,
 ) -> list[RowMapping]:
-    """Per customer: its last contacts, its first touch after ``as_of``, and as JSON arrays its
-    day counts summed per run, its contacts tallied per segment, the contacts of the exact
-    days, its unsubscribes and complaints since ``signals_since``, its open reservations and
-    (with ``with_locks``) the locks active at ``as_of``."""
+    """Per customer (by id, with the instant its stage began): its last contacts (personal
+    ones too), its outbound personal contacts in the stage (up to ``ordinal_limit``), its
+    first touch after ``as_of``, and as JSON arrays its day counts summed per run, its
+    contacts tallied per segment, the contacts of the exact days, the emails since
+    ``engaged_since`` engaged only after ``as_of``, its unsubscribes and complaints since
+    ``signals_since``, its open reservations and (with ``with_locks``) the locks active at
+    ``as_of``."""
     params = {
         "tenant_id": tenant_id,
-        "ids": list(ids),
+        "ids": list(stage_since),
+        "stage_since": list(stage_since.values()),
         "as_of": as_of,
         "run_firsts": [first for first, _ in runs],
         "run_lasts": [last for _, last in runs],
@@ -225,6 +273,8 @@ async def activities(
         "segment_untils": [until for _, until in segments],
         "exact_starts": [datetime.combine(day, time(0), tzinfo=UTC) for day in exact_days],
         "since": signals_since,
+        "engaged_since": engaged_since,
+        "ordinal_limit": ordinal_limit,
         "with_locks": with_locks,
     }
     return list((await session.execute(ACTIVITY, params)).mappings())

@@ -16,9 +16,20 @@ class StatusCode(StrEnum):
 
 
 class ReasonRead(Output):
-    code: str
+    code: str = Field(
+        description="In a status: `never_contacted`, `due`, `overdue`, `cap_exceeded`,"
+        " `cap_reached`, `recent_unsubscribe`, `recent_complaint`, `falling_engagement`,"
+        " `paused`, `complaint_pause` (a channel paused after a complaint; it suppresses only"
+        " when no channel is left), `opted_out_all`, `target_unmet`. In a conflict check, deny:"
+        " `opted_out`, `paused`, `complaint_pause`, `cap_reached`, `min_gap`,"
+        " `outside_contact_hours`, `quiet_hours`, `non_business_day`, `locked`; warn:"
+        " `recent_complaint`, `owned_by_other`, `recent_contact_by_other`, `planned_by_other`."
+    )
     message: str
-    until: Instant | None = Field(description="When the reason passes with time, if known.")
+    until: Instant | None = Field(
+        description="When the reason passes with time, if known. Partner keys see it only for"
+        " `quiet_hours`, `non_business_day`, `outside_contact_hours` and `locked`."
+    )
 
 
 class WindowCountRead(Output):
@@ -56,6 +67,7 @@ NEXT_FOLLOW_UP_EXAMPLE: dict[str, Any] = {
     "overdue_at": "2026-11-30T01:00:00Z",
     "channel": "phone",
     "reason": "Follow up by phone 7 days after the last contact (2026-11-20) (rule onboarding).",
+    "counted_from": "2026-11-20T01:00:00Z",
 }
 
 
@@ -63,8 +75,15 @@ class NextFollowUpRead(Output):
     due_at: Instant
     earliest_at: Instant
     overdue_at: Instant | None
-    channel: str | None
+    channel: str | None = Field(
+        description="The first preferred channel not opted out nor paused by a complaint, else"
+        " the one that last got a response, else the rule's."
+    )
     reason: str
+    counted_from: Instant | None = Field(
+        description="The contact the follow-up clock runs from: the last contact, or under a"
+        " rule with `count_automated: false` the last one not automated; null when none."
+    )
 
     model_config = {"json_schema_extra": {"examples": [NEXT_FOLLOW_UP_EXAMPLE]}}
 

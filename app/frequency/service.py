@@ -67,14 +67,12 @@ async def judge_many(
     if not profiles:
         return {}
     windows = set().union(*(cadence.window_days_needed(policy, p, as_of) for p in profiles))
-    signal_days = max(activity_store.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
 
     async def judge(
         group: Sequence[cadence.Profile], plan: cadence.BucketPlan
     ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
-        ids = [p.customer_id for p in group]
         activities = await activity_store.load(
-            session, tenant_id, ids, as_of, plan, signal_days, with_locks=with_locks
+            session, tenant_id, policy, group, as_of, plan, with_locks=with_locks
         )
         judged = {}
         for profile in group:
@@ -166,7 +164,7 @@ def schedule_row(
         "rule": status.rule,
         "due_at": follow_up.due_at,
         "overdue_at": follow_up.overdue_at,
-        "never_contacted": status.last_contact_at is None,
+        "never_contacted": follow_up.counted_from is None,
         "suppressed_until": status.suppressed_until,
         # Over-contacted with no known end holds until the next recheck, or for good.
         "over_until": status.over_until

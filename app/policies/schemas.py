@@ -43,6 +43,18 @@ class MatchDoc(Input):
     industry: SlugList | None = None
     stage_age_days_lt: int | None = Field(default=None, ge=0, le=36_500)
     stage_age_days_gte: int | None = Field(default=None, ge=0, le=36_500)
+    outbound_in_stage_lt: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="Fewer outbound, non-automated contacts than this since the stage began.",
+    )
+    outbound_in_stage_gte: int | None = Field(
+        default=None,
+        ge=0,
+        le=1000,
+        description="At least this many outbound, non-automated contacts since the stage began.",
+    )
 
     def is_catch_all(self) -> bool:
         return not self.model_dump(exclude_none=True)
@@ -186,6 +198,8 @@ def _rule(rule: RuleDoc) -> cadence.Rule:
             _set(m.industry),
             m.stage_age_days_lt,
             m.stage_age_days_gte,
+            m.outbound_in_stage_lt,
+            m.outbound_in_stage_gte,
         ),
         follow_up_days=rule.follow_up_days,
         overdue_after_days=rule.overdue_after_days,
@@ -218,6 +232,8 @@ def from_engine(policy: cadence.Policy) -> PolicyDoc:
                 "industry": listed(m.industry),
                 "stage_age_days_lt": m.stage_age_days_lt,
                 "stage_age_days_gte": m.stage_age_days_gte,
+                "outbound_in_stage_lt": m.outbound_in_stage_lt,
+                "outbound_in_stage_gte": m.outbound_in_stage_gte,
             },
             "follow_up_days": rule.follow_up_days,
             "overdue_after_days": rule.overdue_after_days,

@@ -23,6 +23,7 @@ RESPONSE_CONDITION = (
     " ('opened', 'clicked', 'replied', 'meeting_booked', 'converted'))"
 )
 SIGNAL_CONDITION = "kind = 'engagement' AND outcome IN ('unsubscribed', 'complained')"
+MANUAL_OUTBOUND_CONDITION = "kind = 'contact' AND direction = 'outbound' AND NOT automated"
 
 
 class Touch(Base):
@@ -56,8 +57,25 @@ class Touch(Base):
         Index(
             "ix_touches_contact_counts",
             "tenant_id", "customer_id", "occurred_at",
-            postgresql_include=["channel", "direction", "automated", "depth", "engaged"],
+            postgresql_include=["channel", "direction", "automated", "depth", "engaged_at"],
             postgresql_where=text("kind = 'contact'"),
+        ),
+        # Rules that do not count automated contacts run their clock from the last personal
+        # one, and count them since the stage began.
+        Index(
+            "ix_touches_last_manual_outbound",
+            "tenant_id", "customer_id", text("occurred_at DESC"),
+            postgresql_where=text(MANUAL_OUTBOUND_CONDITION),
+        ),
+        # Emails opened only after a past instant judged: open rates leave them out.
+        Index(
+            "ix_touches_late_engagement",
+            "tenant_id", "customer_id", "engaged_at",
+            postgresql_include=["occurred_at"],
+            postgresql_where=text(
+                "kind = 'contact' AND direction = 'outbound' AND channel = 'email'"
+                " AND engaged_at IS NOT NULL"
+            ),
         ),
         # "The last contact at or before an instant" is one index probe, whatever the history.
         Index(
@@ -105,5 +123,5 @@ class Touch(Base):
     campaign_id: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # A contact some opened or clicked engagement points at (open rates read this).
-    engaged: Mapped[bool] = mapped_column(server_default=text("false"))
+    # When the first opened or clicked engagement pointing at this contact occurred.
+    engaged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -35,20 +35,21 @@ def _insert_sql() -> str:
         f"u.{name}::jsonb" if kind == "jsonb" else f"u.{name}" for name, kind in INSERT_COLUMNS
     )
     # A contact is engaged already if an opened or clicked engagement came before it.
-    engaged = (
-        "u.kind = 'contact' AND EXISTS (SELECT 1 FROM touches e"
+    engaged_at = (
+        "CASE WHEN u.kind = 'contact' THEN (SELECT min(e.occurred_at) FROM touches e"
         " WHERE e.tenant_id = CAST(:tenant_id AS uuid) AND e.source = u.source"
         " AND e.ref_external_id = u.external_id AND e.kind = 'engagement'"
-        " AND e.outcome IN ('opened', 'clicked'))"
+        " AND e.outcome IN ('opened', 'clicked')) END"
     )
     # Inserted in key order: concurrent batches then take the unique index's locks in one
     # order, so one waits for the other instead of both deadlocking.
     return (
-        f"INSERT INTO touches (tenant_id, {names}, engaged) "
-        f"SELECT CAST(:tenant_id AS uuid), {selected}, {engaged}"
+        f"INSERT INTO touches (tenant_id, {names}, engaged_at) "
+        f"SELECT CAST(:tenant_id AS uuid), {selected}, {engaged_at}"
         f" FROM unnest({arrays}) AS u({names}) "
         "ORDER BY u.source, u.external_id "
-        "ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING id, engaged"
+        "ON CONFLICT (tenant_id, source, external_id) DO NOTHING"
+        " RETURNING id, engaged_at IS NOT NULL AS engaged"
     )
 
 
@@ -138,7 +139,7 @@ MERGE_CONTACTS = text(
     " AND (t.occurred_at > l.occurred_at"
     " OR (l.delivered AND t.outcome IS DISTINCT FROM 'delivered'))"
     " RETURNING t.customer_id, l.old_at, t.occurred_at, t.channel, t.direction, t.automated,"
-    " t.depth, t.engaged"
+    " t.depth, t.engaged_at IS NOT NULL AS engaged"
 )
 
 

@@ -312,22 +312,41 @@ class TestPaused:
         await put_customer(admin, preferences={"paused_until": z(NOW - HOUR)})
         assert (await check(admin))["decision"] == "allow"
 
-    async def test_a_complaint_pauses_every_channel_for_complaint_pause_days(
+    async def test_a_complaint_pauses_its_channel_for_complaint_pause_days(
         self, admin: httpx.AsyncClient
     ) -> None:
+        """[1.1] Only the channel complained about: the owner may still call and apologise."""
         await put_customer(admin)
         await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
-        for channel in ("email", "phone"):
-            result = await check(admin, channel)
-            assert codes(result) == ["paused"]
-            assert reason(result, "paused")["until"] == z(NOW + 89 * DAY)
+        email = await check(admin, "email")
+        assert email["decision"] == "deny"
+        assert codes(email) == ["complaint_pause"]
+        assert reason(email, "complaint_pause")["until"] == z(NOW + 89 * DAY)
+        phone = await check(admin, "phone")
+        assert phone["decision"] == "warn"
+        assert codes(phone) == ["recent_complaint"]
+        assert reason(phone, "recent_complaint")["until"] == z(NOW + 29 * DAY)
 
     async def test_the_complaint_pause_follows_the_policy(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, complaint_pause_days=10)
         await put_customer(admin)
         await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
-        assert reason(await check(admin), "paused")["until"] == z(NOW + 9 * DAY)
-        assert (await check(admin, at=NOW + 9 * DAY))["decision"] == "allow"
+        assert reason(await check(admin, "email"), "complaint_pause")["until"] == z(NOW + 9 * DAY)
+        assert (await check(admin, "email", at=NOW + 9 * DAY))["decision"] == "allow"
+        assert codes(await check(admin, "phone", at=NOW + 9 * DAY)) == ["recent_complaint"]
+        assert codes(await check(admin, "phone", at=NOW + 29 * DAY)) == []
+
+    async def test_a_complaint_pauses_the_channel_of_the_contact_it_points_at(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        await put_customer(admin)
+        await touch(admin, NOW - 2 * DAY, "sms", external_id="sms-1")
+        await touch(
+            admin, NOW - DAY, "email", kind="engagement", outcome="complained",
+            ref_external_id="sms-1",
+        )  # fmt: skip
+        assert codes(await check(admin, "sms")) == ["complaint_pause"]
+        assert codes(await check(admin, "email")) == ["recent_complaint"]
 
     async def test_a_complaint_after_at_does_not_pause_a_check_before_it(
         self, admin: httpx.AsyncClient
@@ -341,9 +360,9 @@ class TestPaused:
     ) -> None:
         await put_customer(admin, preferences={"paused_until": z(NOW + 2 * DAY)})
         await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
-        result = await check(admin)
-        untils = sorted(r["until"] for r in result["reasons"] if r["code"] == "paused")
-        assert untils == sorted([z(NOW + 2 * DAY), z(NOW + 89 * DAY)])
+        result = await check(admin, "email")
+        assert reason(result, "paused")["until"] == z(NOW + 2 * DAY)
+        assert reason(result, "complaint_pause")["until"] == z(NOW + 89 * DAY)
 
 
 class TestCapReached:
@@ -530,11 +549,33 @@ class TestQuietHours:
         result = await check(admin, at=datetime(2026, 11, 20, 12, tzinfo=UTC))  # 21:00 JST
         assert reason(result, "quiet_hours")["until"] == "2026-11-21T00:00:00Z"
 
-    async def test_the_policys_contact_hours_deny_nothing(self, admin: httpx.AsyncClient) -> None:
+    async def test_the_policys_contact_hours_deny_until_they_open(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        """[1.1] outside_contact_hours, until the next start of contact hours."""
         await set_policy(admin, contact_hours={"start": "09:00", "end": "18:00"})
         await put_customer(admin)
         result = await check(admin, at=datetime(2026, 11, 20, 22, tzinfo=UTC))
-        assert result == {"decision": "allow", "reasons": [], "plan": None}
+        assert result["decision"] == "deny"
+        assert codes(result) == ["outside_contact_hours"]
+        assert reason(result, "outside_contact_hours")["until"] == "2026-11-21T09:00:00Z"
+        inside = await check(admin, at=datetime(2026, 11, 20, 9, tzinfo=UTC))
+        assert inside == {"decision": "allow", "reasons": [], "plan": None}
+
+    async def test_contact_hours_open_on_the_next_business_day(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        await set_policy(
+            admin, business_days=WEEKDAYS, contact_hours={"start": "09:00", "end": "18:00"}
+        )
+        await put_customer(admin, timezone="Asia/Shanghai")
+        friday_evening = datetime(2026, 11, 20, 11, tzinfo=UTC)  # 19:00 in Shanghai
+        result = await check(admin, at=friday_evening)
+        assert codes(result) == ["outside_contact_hours"]
+        assert reason(result, "outside_contact_hours")["until"] == "2026-11-23T01:00:00Z"
+        saturday = await check(admin, at=datetime(2026, 11, 21, 2, tzinfo=UTC))
+        assert codes(saturday) == ["non_business_day"]
+        assert reason(saturday, "non_business_day")["until"] == "2026-11-23T01:00:00Z"
 
 
 WEEKDAYS = {"weekdays": [1, 2, 3, 4, 5]}
@@ -1032,14 +1073,36 @@ class TestReserve:
         await check(admin, "phone", actor=A, reserve=True)
         assert codes(await check(admin, "phone", actor=A)) == ["cap_reached"]
 
-    async def test_a_reservation_counts_from_its_planned_time(
+    async def test_a_reservation_counts_from_the_moment_it_is_made(
         self, admin: httpx.AsyncClient
     ) -> None:
+        """[1.1] Whatever instant it reserves: one made now for tomorrow leaves no room now."""
         await set_policy(admin, one_cap(1))
         await put_customer(admin)
         await check(admin, at=NOW + DAY, reserve=True)
-        assert (await status(admin))["caps"][0]["used"] == 0
+        cap = (await status(admin))["caps"][0]
+        assert (cap["used"], cap["frees_at"]) == (1, z(NOW + DAY + HOUR))
         assert (await status(admin, as_of=NOW + DAY))["caps"][0]["used"] == 1
+        assert (await status(admin, as_of=NOW + DAY + HOUR))["caps"][0]["used"] == 0
+        assert (await status(admin, as_of=NOW - MINUTE))["caps"][0]["used"] == 0
+        assert codes(await check(admin, at=NOW)) == ["cap_reached"]
+
+    async def test_a_reservation_ahead_leaves_no_room_for_another_now(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        """The race of issue 8: 2 contacts of a cap of 3, one reserved 10 minutes ahead."""
+        await set_policy(admin, one_cap(3))
+        await put_customer(admin)
+        await touch(admin, NOW - 2 * DAY)
+        await touch(admin, NOW - DAY)
+        first = await check(admin, actor=A, at=NOW + 10 * MINUTE, reserve=True)
+        assert first["decision"] != "deny"
+        cap = (await status(admin))["caps"][0]
+        assert (cap["used"], cap["remaining"]) == (3, 0)
+        second = await check(admin, actor=A, at=NOW, reserve=True)
+        assert second["decision"] == "deny"
+        assert second["plan"] is None
+        assert reason(second, "cap_reached")["until"] == z(NOW + 10 * MINUTE + HOUR)
 
     async def test_an_expired_reservation_stops_counting(
         self, admin: httpx.AsyncClient, clock: FixedClock
@@ -1238,7 +1301,9 @@ class TestPartnerChecks:
         partner = await tenant.client("partner", "dist-1")
         assert codes(await check(partner, actor={"team": "north", "rep_id": "r-1"})) == ["locked"]
 
-    async def test_a_partner_gets_generic_reasons_without_until(self, tenant: Tenant) -> None:
+    async def test_a_partner_gets_generic_reasons_and_only_calendar_and_lock_untils(
+        self, tenant: Tenant
+    ) -> None:
         admin = await tenant.client("admin")
         await set_policy(admin, one_cap(1, min_gap_hours=48))
         await put_customer(
@@ -1272,7 +1337,11 @@ class TestPartnerChecks:
             "recent_contact_by_other", "planned_by_other",
         }  # fmt: skip
         for item in seen["reasons"]:
-            assert item["until"] is None
+            # [1.1] the calendar's and the lock's instants tell nothing of the history
+            if item["code"] in ("quiet_hours", "locked"):
+                assert item["until"] == reason(full, item["code"])["until"]
+            else:
+                assert item["until"] is None
             assert item["message"]
             assert not TIMESTAMP.search(item["message"]), item
         for name in HIDDEN:

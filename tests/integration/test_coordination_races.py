@@ -14,6 +14,7 @@ from tests.integration.helpers import put_customer, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 RACERS = 24
 
 
@@ -115,6 +116,36 @@ class TestRacingForTheLastContactUnderACap:
         made = [r.json()["plan"] for r in responses if r.json()["plan"] is not None]
         assert len({plan["id"] for plan in made}) == 2
         assert (await admin.get("/v1/customers/c-1/status")).json()["caps"][0]["used"] == 3
+
+    async def test_reservations_for_instants_ahead_leave_one_winner(
+        self, tenant: Tenant, admin: httpx.AsyncClient
+    ) -> None:
+        """[1.1] A reservation counts from the moment it is made, whatever its ``at``: 2 of
+        3 contacts made, 16 reserving checks at now + i minutes, exactly one gets through.
+        The first sent reserves the latest instant: judged at an earlier one, a reservation
+        counted only from its ``at`` would leave room."""
+        await set_cap(admin, 3)
+        await put_customer(admin)
+        await touch(admin, NOW - 2 * DAY)
+        await touch(admin, NOW - DAY)
+        racers = await clients(tenant, 16)
+        calls = [
+            c.post(
+                "/v1/conflict-checks",
+                json={**reserving("c-1", f"rep-{i}"), "at": z(NOW + (15 - i) * MINUTE)},
+            )
+            for i, c in enumerate(racers)
+        ]
+        results = [response.json() for response in await asyncio.gather(*calls)]
+        winners = [r for r in results if r["plan"] is not None]
+        assert len(winners) == 1, results
+        assert sum(r["decision"] == "deny" for r in results) == 15
+        state = (await admin.get("/v1/customers/c-1/status")).json()
+        assert (state["caps"][0]["used"], state["caps"][0]["remaining"]) == (3, 0)
+        for minutes in (0, 30, 59):  # the reservation lasts an hour from its `at` at least
+            later = NOW + minutes * MINUTE
+            response = await admin.get("/v1/customers/c-1/status", params={"as_of": z(later)})
+            assert response.json()["caps"][0]["used"] == 3
 
     async def test_partners_racing_for_the_last_contact_leave_one_winner(
         self, tenant: Tenant, admin: httpx.AsyncClient

@@ -51,6 +51,7 @@ RULE_FIELDS = {
 }  # fmt: skip
 MATCH_FIELDS = {
     "segment", "stage", "market", "industry", "stage_age_days_lt", "stage_age_days_gte",
+    "outbound_in_stage_lt", "outbound_in_stage_gte",  # [1.1]
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from tests.integration.helpers import assert_problem
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
 WELL_KNOWN = [
     "phone", "email", "sms", "im", "meeting", "video", "visit", "webinar", "event", "social",
     "ad", "web", "chat", "letter", "other",
@@ -23,7 +24,7 @@ STATUS_FIELDS = {
     "last_contact_at", "last_outbound_at", "last_inbound_at", "counts", "caps", "targets",
     "fatigue", "next_follow_up",
 }  # fmt: skip
-NEXT_FIELDS = {"due_at", "earliest_at", "overdue_at", "channel", "reason"}
+NEXT_FIELDS = {"due_at", "earliest_at", "overdue_at", "channel", "reason", "counted_from"}
 
 
 def z(at: datetime) -> str:
@@ -167,8 +168,13 @@ class TestDefaultCadences:
                 {"stage": "customer", "segment": "high_value"}, 200, 30, 30, id="core-monthly"
             ),
             pytest.param(
-                {"segment": "high_value", "market": "b2b"}, 200, 10, 10, id="high-value-b2b"
+                {"stage": "customer", "segment": "high_value", "market": "b2b"},
+                200,
+                10,
+                10,
+                id="high-value-b2b",
             ),
+            pytest.param({"stage": "dormant", "segment": "high_value"}, 200, 90, 90, id="win-back"),
             pytest.param({"segment": "strategic"}, 200, 7, 14, id="strategic-fortnightly"),
             pytest.param({}, 1, 30, 30, id="anyone-else-monthly"),
         ],
@@ -185,6 +191,8 @@ class TestDefaultCadences:
         clock.set(NOW - stage_age_days * DAY)
         await put_customer(admin, "c-1", **profile)
         clock.set(NOW)
+        # a second contact: a new prospect's first is followed up in 3 days (below)
+        await touch(admin, "c-1", NOW - 2 * HOUR, "phone")
         await touch(admin, "c-1", NOW - HOUR, "phone")
         state = await status(admin, "c-1")
         assert state["policy_version"] == 0
@@ -192,6 +200,25 @@ class TestDefaultCadences:
         assert low <= cycle <= high, (state["rule"], cycle)
         overdue_at = state["next_follow_up"]["overdue_at"]
         assert utc(overdue_at) > utc(state["next_follow_up"]["due_at"])
+
+    @pytest.mark.parametrize("industry", [None, "industrial", "fmcg"])
+    async def test_a_prospects_first_contact_is_followed_up_within_3_days(
+        self, admin: httpx.AsyncClient, clock: FixedClock, industry: str | None
+    ) -> None:
+        """[1.1] "second contact within 3 days of the first", however old the stage."""
+        clock.set(NOW - 60 * DAY)
+        await put_customer(admin, "c-1", stage="lead", industry=industry)
+        clock.set(NOW)
+        state = await status(admin, "c-1")
+        assert (state["rule"], state["status"]) == ("second_contact", "due")
+        await touch(admin, "c-1", NOW - HOUR, "phone")
+        state = await status(admin, "c-1")
+        assert state["rule"] == "second_contact"
+        assert state["next_follow_up"]["due_at"] == z(NOW - HOUR + 3 * DAY)
+        await touch(admin, "c-1", NOW - HOUR + MINUTE, "email", automated=True)
+        assert (await status(admin, "c-1"))["rule"] == "second_contact"  # a newsletter is none
+        await touch(admin, "c-1", NOW, "phone")
+        assert (await status(admin, "c-1"))["rule"] != "second_contact"
 
 
 class TestNeverContacted:
@@ -744,18 +771,39 @@ class TestUnsubscribe:
         assert "recent_unsubscribe" not in codes(after)
 
 
+ONLY_EMAIL = {"opted_out_channels": [c for c in WELL_KNOWN if c != "email"]}
+
+
 class TestComplaint:
-    async def test_a_complaint_suppresses_the_customer_for_the_pause(
+    async def test_a_complaint_pauses_the_channel_it_came_from(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        """[1.1] Apologise, and switch channel: the customer is over-contacted, not
+        suppressed, and the follow-up turns to another channel."""
+        await set_policy(admin)
+        await put_customer(admin, "c-1", preferences={"preferred_channels": ["email"]})
+        await touch(admin, "c-1", NOW - 2 * DAY, "email")
+        await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
+        state = await status(admin, "c-1")
+        assert state["status"] == "over_contacted"
+        assert codes(state)[:2] == ["recent_complaint", "complaint_pause"]
+        assert reason(state, "complaint_pause")["until"] == z(NOW + 89 * DAY)
+        assert state["fatigue"]["complaints_90d"] == 1
+        assert state["contactable_now"] is True
+        assert state["next_follow_up"]["channel"] == "phone"
+        assert utc(state["next_follow_up"]["earliest_at"]) < NOW
+
+    async def test_a_complaint_about_the_only_channel_left_suppresses_the_customer(
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin)
+        await put_customer(admin, "c-1", preferences=ONLY_EMAIL)
         await touch(admin, "c-1", NOW - 2 * DAY, "email")
         await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
         state = await status(admin, "c-1")
         assert state["status"] == "suppressed"
         assert reason(state, "complaint_pause")["until"] == z(NOW + 89 * DAY)
         assert "recent_complaint" in codes(state)
-        assert state["fatigue"]["complaints_90d"] == 1
         assert state["contactable_now"] is False
         assert utc(state["next_follow_up"]["earliest_at"]) >= NOW + 89 * DAY
 
@@ -763,6 +811,7 @@ class TestComplaint:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, complaint_pause_days=10, fatigue_days=30)
+        await put_customer(admin, "c-1", preferences=ONLY_EMAIL)
         await touch(admin, "c-1", NOW - 2 * DAY, "email")
         await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
         paused = await status(admin, "c-1", NOW + 9 * DAY - timedelta(seconds=1))
@@ -778,17 +827,24 @@ class TestComplaint:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, complaint_pause_days=500)
+        await put_customer(admin, "c-1", preferences=ONLY_EMAIL)
         await touch(admin, "c-1", NOW - 400 * DAY, kind="engagement", outcome="complained")
         state = await status(admin, "c-1")
         assert state["status"] == "suppressed"
         assert reason(state, "complaint_pause")["until"] == z(NOW + 100 * DAY)
         assert (await status(admin, "c-1", NOW + 100 * DAY))["status"] == "due"
 
-    async def test_a_complaint_pause_holds_the_follow_up(self, admin: httpx.AsyncClient) -> None:
+    async def test_a_complaint_pause_holds_a_follow_up_on_its_channel(
+        self, admin: httpx.AsyncClient
+    ) -> None:
         await set_policy(admin, complaint_pause_days=10)
+        await put_customer(
+            admin, "c-1", preferences={**ONLY_EMAIL, "preferred_channels": ["email"]}
+        )
         await touch(admin, "c-1", NOW - 2 * DAY, "email")
         await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
         follow_up = (await status(admin, "c-1"))["next_follow_up"]
+        assert follow_up["channel"] == "email"
         assert follow_up["earliest_at"] == z(NOW + 9 * DAY)
         assert follow_up["due_at"] == z(NOW + 9 * DAY)
 
@@ -1006,13 +1062,14 @@ class TestCalendar:
         self, admin: httpx.AsyncClient
     ) -> None:
         # 2026-09-29 is a Tuesday. China's National Day break takes Oct 1-7 off (Oct 4 is a
-        # Sunday), so the 3rd business day after is Friday Oct 9 and the 6th Wednesday Oct 14.
+        # Sunday), so the 3rd business day after is Friday Oct 9; [1.1] Saturday Oct 10 is
+        # an official make-up working day, so the 6th is Tuesday Oct 13.
         await set_policy(admin, rule(follow_up_days=3, overdue_after_days=6), **self.CN_POLICY)
         await touch(admin, "c-1", utc("2026-09-29T10:00:00+08:00"))
         state = await status(admin, "c-1", utc("2026-09-30T12:00:00+08:00"))
         assert state["status"] == "on_track"
         assert state["next_follow_up"]["due_at"] == "2026-10-09T02:00:00Z"
-        assert state["next_follow_up"]["overdue_at"] == "2026-10-14T02:00:00Z"
+        assert state["next_follow_up"]["overdue_at"] == "2026-10-13T02:00:00Z"
 
     async def test_the_customers_country_holidays_win_over_the_policys(
         self, admin: httpx.AsyncClient

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
+from app.cadence.types import WELL_KNOWN_CHANNELS
 from app.clock import FixedClock
 from app.frequency import service as frequency_service
 from app.frequency.models import CustomerSchedule
@@ -188,8 +189,11 @@ async def a_varied_book(client: httpx.AsyncClient, clock: FixedClock) -> None:
     await put_customer(client, "opted-out", preferences={"opted_out_channels": ["all"]})
     await put_customer(client, "young-lead", stage="lead")
     await put_customer(client, "other-rep", rep="rep-2")
-    for customer_id in ("overdue", "over-cap", "complained", "unsubscribed", "falling"):
+    for customer_id in ("overdue", "over-cap", "unsubscribed", "falling"):
         await put_customer(client, customer_id)
+    # [1.1] a complaint pauses its channel; email is all this customer has left
+    email_only = [c for c in WELL_KNOWN_CHANNELS if c != "email"]
+    await put_customer(client, "complained", preferences={"opted_out_channels": email_only})
     touches = [
         a_touch("on-track", NOW - DAY),  # due NOW+6d, overdue NOW+13d
         a_touch("due", NOW - 10 * DAY),  # due NOW-3d, overdue NOW+4d
@@ -432,7 +436,9 @@ class TestAgreement:
         clock.set(NOW + 3 * MINUTE)
         await assert_agreement(admin, NOW + 3 * MINUTE)
         assert (await status_of(admin, "overdue"))["status"] == "on_track"
-        assert (await status_of(admin, "falling"))["status"] == "suppressed"
+        falling = await status_of(admin, "falling")
+        assert falling["status"] == "over_contacted"  # [1.1] email paused, not suppressed
+        assert "complaint_pause" in [r["code"] for r in falling["reasons"]]
 
     async def test_lists_agree_after_a_stage_change(
         self, admin: httpx.AsyncClient, clock: FixedClock

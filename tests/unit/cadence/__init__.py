@@ -53,16 +53,21 @@ def activity_from(
     signals: Sequence[Signal] = (),
     reservations: Sequence[Reservation] = (),
     last_response_channel: str | None = None,
+    outbound_in_stage: int = 0,
 ) -> Activity:
     """Every contact given exactly, every day it falls on marked exact."""
     contacts = sorted(events, key=lambda e: e.at)
     outbound = [e.at for e in contacts if e.outbound]
     inbound = [e.at for e in contacts if not e.outbound]
+    manual = [e for e in contacts if not e.automated]
     return Activity(
         last_contact_at=contacts[-1].at if contacts else None,
         last_outbound_at=max(outbound, default=None),
         last_inbound_at=max(inbound, default=None),
+        last_manual_contact_at=manual[-1].at if manual else None,
+        last_manual_outbound_at=max((e.at for e in manual if e.outbound), default=None),
         last_response_channel=last_response_channel,
+        outbound_in_stage=outbound_in_stage,
         events=tuple(contacts),
         exact_days=frozenset(utc_day(e.at) for e in contacts),
         signals=tuple(signals),
@@ -96,16 +101,11 @@ def _tallies(
 def bucketed(exact: Activity, exact_days: Iterable[date]) -> Activity:
     """The same history with only ``exact_days`` given exactly, the rest as day counts."""
     keep = frozenset(exact_days)
-    return Activity(
-        last_contact_at=exact.last_contact_at,
-        last_outbound_at=exact.last_outbound_at,
-        last_inbound_at=exact.last_inbound_at,
-        last_response_channel=exact.last_response_channel,
+    return replace(
+        exact,
         days=day_counts(e for e in exact.events if utc_day(e.at) not in keep),
         exact_days=keep,
         events=tuple(e for e in exact.events if utc_day(e.at) in keep),
-        signals=exact.signals,
-        reservations=exact.reservations,
     )
 
 

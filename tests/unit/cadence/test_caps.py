@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from app.cadence import Activity, Cap, ContactEvent, Reservation, Target, evaluate
-from app.cadence.caps import CapUse, cap_use, caps_of, target_state
+from app.cadence.caps import CapUse, CountedCap, cap_use, caps_of, target_state
 from app.cadence.types import CapState, TargetState
 from app.cadence.windows import Counter
 from tests.unit.cadence import (
@@ -25,7 +25,7 @@ RULE = make_rule()
 
 def use(cap: Cap, activity: Activity, count_automated: bool = True) -> CapUse:
     rule = make_rule(count_automated=count_automated)
-    return cap_use(cap, rule, Counter(activity), AS_OF)
+    return cap_use(CountedCap(cap, rule.count_automated), Counter(activity), AS_OF)
 
 
 def state(
@@ -110,24 +110,42 @@ def test_open_reservations_count_until_they_expire() -> None:
 
 def test_the_profiles_own_cap_is_an_extra_30_day_cap() -> None:
     rule = make_rule(caps=(Cap(7, 3),))
-    assert caps_of(rule, make_profile()) == (Cap(7, 3),)
-    assert caps_of(rule, make_profile(max_contacts_per_30d=2)) == (Cap(7, 3), Cap(30, 2))
+    assert caps_of(rule, make_profile()) == (CountedCap(Cap(7, 3), True),)
+    assert caps_of(rule, make_profile(max_contacts_per_30d=2)) == (
+        CountedCap(Cap(7, 3), True),
+        CountedCap(Cap(30, 2), True),
+    )
     activity = activity_from([out(utc(2026, 11, 1, 8)), out(utc(2026, 11, 10, 8), "sms")])
     status = evaluate(make_policy(rule), make_profile(max_contacts_per_30d=2), activity, AS_OF)
     assert status.caps == (state(7, 3, 0, None), state(30, 2, 2, utc(2026, 12, 1, 8)))
     assert [r.code for r in status.reasons if r.code.startswith("cap")] == ["cap_reached"]
 
 
+def test_the_profiles_own_cap_counts_automated_contacts_whatever_the_rule_says() -> None:
+    """What the customer receives: ten newsletters do not slip through a cap of 2."""
+    rule = make_rule(count_automated=False, caps=(Cap(7, 3),))
+    assert caps_of(rule, make_profile(max_contacts_per_30d=2)) == (
+        CountedCap(Cap(7, 3), False),
+        CountedCap(Cap(30, 2), True),
+    )
+    newsletters = [out(utc(2026, 11, d, 8), automated=True) for d in range(5, 15)]
+    profile = make_profile(max_contacts_per_30d=2)
+    status = evaluate(make_policy(rule), profile, activity_from(newsletters), AS_OF)
+    assert [(c.used, c.max) for c in status.caps] == [(0, 3), (10, 2)]
+    assert status.status == "over_contacted"
+    assert [r.code for r in status.reasons][:1] == ["cap_exceeded"]
+
+
 def test_a_frees_at_inside_a_bucketed_day_asks_for_that_day() -> None:
     exact = activity_from([out(utc(2026, 11, 14, 8)), out(utc(2026, 11, 16, 8))])
     activity = bucketed(exact, [date(2026, 11, 13), date(2026, 11, 20)])
     counter = Counter(activity)
-    got = cap_use(Cap(7, 2), RULE, counter, AS_OF)
+    got = cap_use(CountedCap(Cap(7, 2), True), counter, AS_OF)
     assert got.state.used == 2
     assert got.state.frees_at is None
     assert counter.missing_days == {date(2026, 11, 14)}
     exact_day = bucketed(exact, [date(2026, 11, 13), date(2026, 11, 14), date(2026, 11, 20)])
-    assert cap_use(Cap(7, 2), RULE, Counter(exact_day), AS_OF).state.frees_at == utc(
+    assert cap_use(CountedCap(Cap(7, 2), True), Counter(exact_day), AS_OF).state.frees_at == utc(
         2026, 11, 21, 8
     )
 
@@ -138,13 +156,13 @@ def test_a_frees_at_near_a_bucketed_day_asks_for_it_too() -> None:
     reservation = _reservation("phone", utc(2026, 11, 20, 2), utc(2026, 11, 22, 5))
     exact = activity_from([out(utc(2026, 11, 15, 2))], reservations=[reservation])
     counter = Counter(bucketed(exact, [date(2026, 11, 13), date(2026, 11, 20)]))
-    assert cap_use(Cap(7, 1), RULE, counter, AS_OF).state == state(7, 1, 2, None)
+    assert cap_use(CountedCap(Cap(7, 1), True), counter, AS_OF).state == state(7, 1, 2, None)
     assert counter.missing_days == {date(2026, 11, 15)}
     assert use(Cap(7, 1), exact).state == state(7, 1, 2, utc(2026, 11, 22, 5))
     # a whole day apart, the bucketed day does not blur it
     early = activity_from([out(utc(2026, 11, 14, 2))], reservations=[reservation])
     counter = Counter(bucketed(early, [date(2026, 11, 13), date(2026, 11, 20)]))
-    got = cap_use(Cap(7, 1), RULE, counter, AS_OF)
+    got = cap_use(CountedCap(Cap(7, 1), True), counter, AS_OF)
     assert got.state == state(7, 1, 2, utc(2026, 11, 22, 5))
     assert got.exceeded_until is None  # when the bucketed contact leaves: asked for
     assert counter.missing_days == {date(2026, 11, 14)}

@@ -87,11 +87,23 @@ class TestDenials:
         until = FRIDAY_10 + timedelta(days=3)
         assert reasons(judge(profile=make_profile(paused_until=until))) == {"paused": until}
 
-    def test_a_complaint_pauses_every_channel_for_the_policy_days(self) -> None:
+    def test_a_complaint_pauses_its_channel_for_the_policy_days(self) -> None:
         complained = FRIDAY_10 - timedelta(days=1)
         activity = activity_from([], signals=[Signal(complained, SignalKind.complained, "email")])
-        found = reasons(judge(activity=activity))
-        assert found == {"paused": complained + timedelta(days=90)}
+        email = judge(activity=activity, channel="email")
+        assert email.decision is Decision.deny
+        assert reasons(email) == {"complaint_pause": complained + timedelta(days=90)}
+        phone = judge(activity=activity, channel="phone")  # call and apologise
+        assert phone.decision is Decision.warn
+        assert reasons(phone) == {"recent_complaint": complained + timedelta(days=30)}
+
+    def test_a_complaint_older_than_fatigue_days_no_longer_warns_other_channels(self) -> None:
+        complained = FRIDAY_10 - timedelta(days=30)
+        activity = activity_from([], signals=[Signal(complained, SignalKind.complained, "email")])
+        assert judge(activity=activity, channel="phone").decision is Decision.allow
+        assert reasons(judge(activity=activity, channel="email")) == {
+            "complaint_pause": complained + timedelta(days=90)
+        }
 
     def test_a_reached_cap_denies_until_it_frees(self) -> None:
         first, second = FRIDAY_10 - timedelta(days=5), FRIDAY_10 - timedelta(days=2)
@@ -131,7 +143,22 @@ class TestDenials:
 
     def test_a_weekend_is_not_a_business_day_until_monday_begins(self) -> None:
         saturday = local(SH, 2026, 11, 7, 10)
-        assert reasons(judge(at=saturday)) == {"non_business_day": local(SH, 2026, 11, 9)}
+        assert reasons(judge(at=saturday)) == {"non_business_day": local(SH, 2026, 11, 9, 9)}
+
+    def test_an_official_make_up_saturday_is_a_business_day(self) -> None:
+        """China's 调休: Saturday 14 February 2026 is a working day, the 21st is not, and the
+        Spring Festival holidays run to Monday 23 February."""
+        assert judge(at=local(SH, 2026, 2, 14, 10)).decision is Decision.allow
+        assert reasons(judge(at=local(SH, 2026, 2, 21, 10))) == {
+            "non_business_day": local(SH, 2026, 2, 24, 9)
+        }
+        assert reasons(judge(at=local(SH, 2026, 2, 17, 10))) == {
+            "non_business_day": local(SH, 2026, 2, 24, 9)
+        }
+        before_make_up_day = local(SH, 2026, 2, 13, 19)  # Friday evening: Saturday opens
+        assert reasons(judge(at=before_make_up_day)) == {
+            "outside_contact_hours": local(SH, 2026, 2, 14, 9)
+        }
 
     def test_a_public_holiday_of_the_customers_country_is_not_a_business_day(self) -> None:
         national_day = local(SH, 2026, 10, 1, 10)
@@ -147,10 +174,28 @@ class TestDenials:
     def test_quiet_hours_that_wrap_midnight_end_the_next_morning(self) -> None:
         profile = make_profile(quiet_hours=HoursRange(hm("20:00"), hm("09:00")), owner_rep="rep-7")
         found = reasons(judge(at=local(SH, 2026, 11, 5, 22), profile=profile))
-        assert found == {"quiet_hours": local(SH, 2026, 11, 6, 9)}
+        assert found == {
+            "outside_contact_hours": local(SH, 2026, 11, 6, 9),
+            "quiet_hours": local(SH, 2026, 11, 6, 9),
+        }
 
-    def test_outside_contact_hours_is_no_reason_to_deny(self) -> None:
-        assert judge(at=local(SH, 2026, 11, 6, 20)).decision is Decision.allow
+    @pytest.mark.parametrize(
+        ("at", "opens"),
+        [
+            (local(SH, 2026, 11, 6, 20), local(SH, 2026, 11, 9, 9)),  # Friday evening: Monday
+            (local(SH, 2026, 11, 6, 8, 59), local(SH, 2026, 11, 6, 9)),  # before opening
+            (local(SH, 2026, 11, 6, 18), local(SH, 2026, 11, 9, 9)),  # [start, end)
+            (local(SH, 2026, 9, 30, 18, 30), local(SH, 2026, 10, 8, 9)),  # golden week
+        ],
+    )
+    def test_outside_contact_hours_deny_until_they_next_open(
+        self, at: datetime, opens: datetime
+    ) -> None:
+        assert reasons(judge(at=at)) == {"outside_contact_hours": opens}
+
+    def test_in_contact_hours_is_allowed(self) -> None:
+        assert judge(at=local(SH, 2026, 11, 6, 9)).decision is Decision.allow
+        assert judge(at=local(SH, 2026, 11, 6, 17, 59)).decision is Decision.allow
 
     def test_another_holders_lock_denies_until_it_expires(self) -> None:
         lock = LockHold(DIST, FRIDAY_10 - timedelta(days=1), FRIDAY_10 + timedelta(days=89))

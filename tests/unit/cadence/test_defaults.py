@@ -12,7 +12,7 @@ from tests.unit.cadence import activity_from, make_profile, out, utc
 AS_OF = utc(2026, 11, 20)
 RULES = {rule.name: rule for rule in DEFAULT_POLICY.rules}
 
-# The customer column of the brief's "Recommended cadences" table.
+# The customer column of the brief's "Recommended cadences" table, and its triggers.
 BRIEF_ROWS = (
     "new prospect",
     "prospect, industry fast-moving consumer goods",
@@ -31,62 +31,97 @@ BRIEF_ROWS = (
     "core (high-value) existing customer",
     "strategic (key account)",
     "prospect in nurturing (KPI)",
+    "triggers: long-inactive customers get a win-back plan",
 )
 
 
-def rule_for(days_in_stage: float = 100, **fields: Any) -> Rule:
+def rule_for(days_in_stage: float = 100, outbound_in_stage: int = 5, **fields: Any) -> Rule:
     profile = make_profile(stage_entered_at=AS_OF - timedelta(days=days_in_stage), **fields)
-    return applicable_rule(DEFAULT_POLICY, profile, AS_OF)
+    return applicable_rule(DEFAULT_POLICY, profile, AS_OF, outbound_in_stage)
 
 
-@pytest.mark.parametrize(
-    ("fields", "days_in_stage", "expected", "cycle"),
-    [
-        ({"stage": "negotiation"}, 100, "negotiation", (3, 5)),
-        ({"stage": "evaluation"}, 2, "negotiation", (3, 5)),
-        ({"stage": "negotiation", "segment": "strategic"}, 100, "negotiation", (3, 5)),
-        # industry rules before market rules and before the new prospect's fast start
-        ({"stage": "lead", "industry": "fmcg"}, 100, "prospect_fmcg", (2, 4)),
-        ({"stage": "lead", "industry": "fmcg", "market": "b2c"}, 1, "prospect_fmcg", (2, 4)),
-        ({"stage": "prospect", "industry": "industrial"}, 1, "prospect_industrial", (15, 30)),
-        ({"stage": "lead", "market": "b2c"}, 100, "prospect_b2c", (21, 28)),
-        # a young lead starts fast (3-5 days), then the lead cycle (7-10 days)
-        ({"stage": "lead"}, 0, "new_prospect", (3, 5)),
-        ({"stage": "lead"}, 13.99, "new_prospect", (3, 5)),
-        ({"stage": "lead"}, 14, "lead_generation", (7, 10)),
-        ({"stage": "prospect", "market": "b2b"}, 30, "lead_generation", (7, 10)),
-        ({"stage": "nurturing"}, 10, "nurturing_first_month", (7, 7)),
-        ({"stage": "nurturing"}, 30, "nurturing", (7, 7)),
-        ({"stage": "opportunity"}, 3, "opportunity", (5, 7)),
-        ({"stage": "intent"}, 3, "opportunity", (5, 7)),
-        # closed: weekly for the first 30 days, even for key accounts
-        ({"stage": "customer"}, 29.9, "onboarding", (7, 7)),
-        ({"stage": "customer", "segment": "strategic"}, 5, "onboarding", (7, 7)),
-        ({"stage": "customer"}, 30, "existing_customer", (30, 90)),
-        ({"stage": "customer", "segment": "strategic"}, 30, "strategic_account", (14, 30)),
-        ({"stage": "loyal", "segment": "strategic"}, 400, "strategic_account", (14, 30)),
-        # quarterly for loyal customers, monthly for core (high-value) ones
-        ({"stage": "loyal"}, 400, "loyal", (90, 90)),
-        ({"stage": "loyal", "segment": "high_value"}, 400, "core_customer", (30, 30)),
-        ({"stage": "customer", "segment": "high_value"}, 60, "core_customer", (30, 30)),
-        (
-            {"stage": "dormant", "segment": "high_value", "market": "b2b"},
-            60,
-            "high_value_b2b",
-            (10, 10),
-        ),
-        ({"stage": "dormant"}, 60, "catch_all", (30, 30)),
-        ({}, 0, "catch_all", (30, 30)),
-    ],
-)
+# (profile fields, days in stage, outbound contacts in the stage, rule, its cycle in days)
+CASES = [
+    ({"stage": "negotiation"}, 100, 5, "negotiation", (3, 5)),
+    ({"stage": "evaluation"}, 2, 0, "negotiation", (3, 5)),
+    ({"stage": "negotiation", "segment": "strategic"}, 100, 5, "negotiation", (3, 5)),
+    # a first contact is followed by a second within 3 days, whatever the stage's age
+    ({"stage": "lead"}, 0, 0, "second_contact", (3, 3)),
+    ({"stage": "lead"}, 12, 1, "second_contact", (3, 3)),
+    ({"stage": "prospect", "industry": "industrial"}, 1, 1, "second_contact", (3, 3)),
+    # then industry rules before market rules and before the new prospect's fast start
+    ({"stage": "lead", "industry": "fmcg"}, 100, 2, "prospect_fmcg", (2, 4)),
+    ({"stage": "lead", "industry": "fmcg", "market": "b2c"}, 1, 2, "prospect_fmcg", (2, 4)),
+    ({"stage": "prospect", "industry": "industrial"}, 1, 2, "prospect_industrial", (15, 30)),
+    ({"stage": "lead", "market": "b2c"}, 100, 2, "prospect_b2c", (21, 28)),
+    # a young lead goes on fast (3-5 days), then the lead cycle (7-10 days)
+    ({"stage": "lead"}, 0, 2, "new_prospect", (3, 5)),
+    ({"stage": "lead"}, 13.99, 3, "new_prospect", (3, 5)),
+    ({"stage": "lead"}, 14, 2, "lead_generation", (7, 10)),
+    ({"stage": "prospect", "market": "b2b"}, 30, 4, "lead_generation", (7, 10)),
+    ({"stage": "nurturing"}, 10, 0, "nurturing_first_month", (7, 7)),
+    ({"stage": "nurturing"}, 30, 0, "nurturing", (7, 7)),
+    ({"stage": "opportunity"}, 3, 0, "opportunity", (5, 7)),
+    ({"stage": "intent"}, 3, 1, "opportunity", (5, 7)),
+    # closed: weekly for the first 30 days, even for key accounts, fortnightly to day 90
+    ({"stage": "customer"}, 29.9, 0, "onboarding", (7, 7)),
+    ({"stage": "customer", "segment": "strategic"}, 5, 0, "onboarding", (7, 7)),
+    ({"stage": "customer"}, 30, 0, "onboarding_taper", (14, 14)),
+    ({"stage": "customer", "segment": "high_value", "market": "b2b"}, 89, 0,
+     "onboarding_taper", (14, 14)),
+    ({"stage": "customer"}, 90, 0, "existing_customer", (30, 90)),
+    ({"stage": "customer", "segment": "strategic"}, 90, 0, "strategic_account", (14, 30)),
+    ({"stage": "loyal", "segment": "strategic"}, 400, 0, "strategic_account", (14, 30)),
+    ({"segment": "strategic"}, 400, 0, "strategic_account", (14, 30)),
+    # high-value B2B after the sale: about every 10 days
+    ({"stage": "customer", "segment": "high_value", "market": "b2b"}, 90, 0,
+     "high_value_b2b", (10, 10)),
+    ({"stage": "loyal", "segment": "high_value", "market": "b2b"}, 400, 0,
+     "high_value_b2b", (10, 10)),
+    # quarterly for loyal customers, monthly for core (high-value) ones
+    ({"stage": "loyal"}, 400, 0, "loyal", (90, 90)),
+    ({"stage": "loyal", "segment": "high_value"}, 400, 0, "core_customer", (30, 30)),
+    ({"stage": "customer", "segment": "high_value", "market": "b2c"}, 90, 0,
+     "core_customer", (30, 30)),
+    # lapsed accounts are won back slowly, never chased harder than loyal ones
+    ({"stage": "dormant", "segment": "high_value", "market": "b2b"}, 60, 0,
+     "win_back", (90, 90)),
+    ({"stage": "lost", "segment": "strategic"}, 60, 0, "win_back", (90, 90)),
+    ({"stage": "dormant"}, 60, 0, "win_back", (90, 90)),
+    ({}, 0, 0, "catch_all", (30, 30)),
+    ({"segment": "high_value", "market": "b2b"}, 0, 0, "catch_all", (30, 30)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("fields", "days_in_stage", "outbound", "expected", "cycle"), CASES)
 def test_the_default_rule_for(
-    fields: dict[str, Any], days_in_stage: float, expected: str, cycle: tuple[int, int]
+    fields: dict[str, Any],
+    days_in_stage: float,
+    outbound: int,
+    expected: str,
+    cycle: tuple[int, int],
 ) -> None:
-    rule = rule_for(days_in_stage, **fields)
+    rule = rule_for(days_in_stage, outbound, **fields)
     assert rule.name == expected
     low, high = cycle
     assert low <= rule.follow_up_days <= high
     assert rule.follow_up_days < rule.overdue_after_days
+
+
+def test_every_default_rule_is_the_first_match_of_the_customers_of_its_brief_row() -> None:
+    """Each rule of the built-in policy is reachable: some profile gets it, and that profile
+    is one the rule's row of the brief describes (the cases above name it)."""
+    reached = {expected for *_, expected, _ in CASES}
+    assert reached == set(RULES), set(RULES) - reached
+    for rule in DEFAULT_POLICY.rules:
+        assert rule.source is not None
+        assert rule.source.startswith(BRIEF_ROWS), (rule.name, rule.source)
+
+
+def test_no_lapsed_customer_is_followed_up_faster_than_a_loyal_one() -> None:
+    win_back = RULES["win_back"]
+    active = [r for r in DEFAULT_POLICY.rules if r.name != "win_back"]
+    assert win_back.follow_up_days >= max(r.follow_up_days for r in active)
 
 
 def test_a_negotiation_rule_follows_up_in_3_to_5_days() -> None:
@@ -109,12 +144,8 @@ def test_kpis_of_the_brief() -> None:
     assert [(c.window_days, c.max) for c in RULES["prospect_industrial"].caps] == [(30, 2)]
     assert [(c.window_days, c.max) for c in RULES["opportunity"].caps] == [(7, 2)]
     assert RULES["new_prospect"].targets == (Target(14, 2),)
-
-
-def test_every_default_rule_names_its_row_of_the_brief() -> None:
-    for rule in DEFAULT_POLICY.rules:
-        assert rule.source, rule.name
-        assert rule.source.startswith(BRIEF_ROWS), rule.source
+    second = RULES["second_contact"]
+    assert (second.match.outbound_in_stage_lt, second.follow_up_days) == (2, 3)
 
 
 def test_the_default_policy_is_valid() -> None:

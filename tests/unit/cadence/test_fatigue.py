@@ -7,7 +7,7 @@ import pytest
 from app.cadence import Signal, SignalKind, evaluate
 from app.cadence.fatigue import (
     FOREVER,
-    complaint_pause_end,
+    complaint_pauses,
     fatigue_of,
     is_falling,
     is_opted_out,
@@ -21,6 +21,7 @@ from tests.unit.cadence import activity_from, bucketed, inb, make_policy, make_p
 AS_OF = utc(2026, 11, 20, 3)
 RECENT_START = AS_OF - timedelta(days=30)  # 21 October 03:00, belongs to "before"
 BEFORE_START = AS_OF - timedelta(days=90)
+JUDGED_UNTIL = AS_OF - timedelta(hours=48)  # younger emails are not judged yet
 
 
 def emails(start: datetime, engaged: list[bool]) -> list[ContactEvent]:
@@ -30,7 +31,7 @@ def emails(start: datetime, engaged: list[bool]) -> list[ContactEvent]:
 def rates(events: list[ContactEvent]) -> tuple[float | None, float | None]:
     exact = activity_from(events)
     fatigue = fatigue_of(exact, Counter(exact), AS_OF)
-    edges = [d.date() for d in (AS_OF, RECENT_START, BEFORE_START)]
+    edges = [d.date() for d in (AS_OF, JUDGED_UNTIL, RECENT_START, BEFORE_START)]
     partial = bucketed(exact, edges)
     assert fatigue_of(partial, Counter(partial), AS_OF) == fatigue
     return fatigue.open_rate_recent, fatigue.open_rate_before
@@ -60,8 +61,22 @@ def rates(events: list[ContactEvent]) -> tuple[float | None, float | None]:
         ),
         # automated emails are emails sent
         (
-            [out(AS_OF - timedelta(days=d), automated=True, engaged=d == 1) for d in (1, 2, 3)],
+            [out(AS_OF - timedelta(days=d), automated=True, engaged=d == 2) for d in (2, 3, 4)],
             (0.3333, None),
+        ),
+        # emails of the last 48 hours are not judged yet: one exactly 48 hours old is
+        (
+            [
+                out(JUDGED_UNTIL + timedelta(seconds=1)),
+                out(AS_OF),
+                out(JUDGED_UNTIL, engaged=True),
+                *emails(RECENT_START, [False, False]),
+            ],
+            (0.3333, None),
+        ),
+        (
+            [out(AS_OF - timedelta(hours=h)) for h in (1, 5, 9)],  # three emails this morning
+            (None, None),
         ),
         # an email exactly 30 days old is "before"; one exactly 90 days old is gone
         (
@@ -170,25 +185,53 @@ def test_paused_until(paused_until: datetime | None, suppressed: bool) -> None:
         assert status.reasons[0].until == paused_until
 
 
-def test_a_complaint_pauses_every_channel_for_complaint_pause_days() -> None:
+def test_a_complaint_pauses_the_channel_it_came_from_only() -> None:
     policy = make_policy(complaint_pause_days=60, fatigue_days=30)
     complained_at = AS_OF - timedelta(days=10)
     activity = activity_from(
         [out(AS_OF - timedelta(days=11))],
-        signals=[_signal(SignalKind.complained, complained_at)],
+        signals=[_signal(SignalKind.complained, complained_at, "email")],
     )
     end = complained_at + timedelta(days=60)
-    assert complaint_pause_end(policy, activity, AS_OF) == end
-    assert complaint_pause_end(policy, activity, end) is None
-    status = evaluate(policy, make_profile(), activity, AS_OF)
+    assert complaint_pauses(policy, activity, AS_OF) == {"email": end}
+    assert complaint_pauses(policy, activity, end) == {}
+    profile = make_profile(preferred_channels=("email",))
+    status = evaluate(policy, profile, activity, AS_OF)
+    assert status.status == "over_contacted"  # a complaint within fatigue_days
+    assert [r.code for r in status.reasons][:2] == ["recent_complaint", "complaint_pause"]
+    assert status.reasons[1].until == end
+    assert status.suppressed_until is None
+    assert status.contactable_now  # the owner may call and apologise
+    assert status.next_follow_up.channel == "phone"  # the preferred email is paused
+    assert status.next_follow_up.earliest_at < end
+    later = evaluate(policy, profile, activity, complained_at + timedelta(days=30))
+    assert later.status == "overdue"  # the complaint is no longer recent; email still paused
+    assert "complaint_pause" in [r.code for r in later.reasons]
+    assert later.recheck_at == end
+    after = evaluate(policy, profile, activity, end)
+    assert "complaint_pause" not in [r.code for r in after.reasons]
+    assert after.next_follow_up.channel == "email"
+
+
+def test_a_complaint_pointing_at_no_open_channel_left_suppresses_until_a_pause_ends() -> None:
+    policy = make_policy(complaint_pause_days=60, fatigue_days=30)
+    profile = make_profile(opted_out_channels=WELL_KNOWN_CHANNELS - {"email", "phone"})
+    activity = activity_from(
+        [out(AS_OF - timedelta(days=11))],
+        signals=[
+            _signal(SignalKind.complained, AS_OF - timedelta(days=10), "email"),
+            _signal(SignalKind.complained, AS_OF - timedelta(days=5), "phone"),
+        ],
+    )
+    status = evaluate(policy, profile, activity, AS_OF)
+    first_end = AS_OF + timedelta(days=50)
     assert status.status == "suppressed"
-    assert [r.code for r in status.reasons] == ["complaint_pause", "recent_complaint"]
-    assert status.suppressed_until == end
-    assert status.next_follow_up.earliest_at == end
+    assert [r.code for r in status.reasons][:2] == ["complaint_pause", "recent_complaint"]
+    assert status.suppressed_until == first_end
     assert not status.contactable_now
-    after = evaluate(policy, make_profile(), activity, end)
-    assert after.status == "overdue"  # the pause is over, the follow-up long due
-    assert after.suppressed_until is None
+    reopened = evaluate(policy, profile, activity, first_end)
+    assert reopened.status == "overdue"
+    assert reopened.next_follow_up.channel is None or reopened.next_follow_up.channel == "email"
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from app.cadence import (
     evaluate,
 )
 from app.cadence.followup import pick_channel
-from app.cadence.types import NextFollowUp
+from app.cadence.types import WELL_KNOWN_CHANNELS, NextFollowUp
 from tests.unit.cadence import (
     activity_from,
     hm,
@@ -167,7 +167,7 @@ CASES = [
         local(SH, 2026, 10, 8, 15),
         due_at=local(SH, 2026, 10, 9, 15),  # 30 Sep, 8 Oct, 9 Oct
         earliest_at=local(SH, 2026, 9, 30, 15),
-        overdue_at=local(SH, 2026, 10, 13, 15),  # 12 Oct, 13 Oct
+        overdue_at=local(SH, 2026, 10, 12, 15),  # 10 Oct (a make-up Saturday), 12 Oct
         status="on_track",
     ),
     Case(
@@ -204,7 +204,7 @@ CASES = [
         profile=make_profile(paused_until=utc(2026, 11, 20)),
     ),
     Case(
-        "a complaint pause holds the follow-up back to its end",
+        "a complaint pause of the only channel left holds the follow-up back to its end",
         make_policy(make_rule(follow_up_days=7, overdue_after_days=10), complaint_pause_days=9),
         [out(utc(2026, 11, 1))],
         utc(2026, 11, 5),
@@ -212,7 +212,59 @@ CASES = [
         earliest_at=utc(2026, 11, 11),
         overdue_at=utc(2026, 11, 11, 0, 1),
         status="suppressed",
+        profile=make_profile(
+            preferred_channels=("email",), opted_out_channels=WELL_KNOWN_CHANNELS - {"email"}
+        ),
         signals=[Signal(utc(2026, 11, 2), SignalKind.complained, "email")],
+    ),
+    Case(
+        "a complaint pause of another channel holds nothing back",
+        make_policy(make_rule(follow_up_days=7, overdue_after_days=10), complaint_pause_days=9),
+        [out(utc(2026, 11, 1))],
+        utc(2026, 11, 5),
+        due_at=utc(2026, 11, 8),
+        earliest_at=utc(2026, 11, 1),
+        overdue_at=utc(2026, 11, 11),
+        status="over_contacted",
+        profile=make_profile(preferred_channels=("email",)),
+        signals=[Signal(utc(2026, 11, 2), SignalKind.complained, "email")],
+    ),
+    Case(
+        "a rule not counting automated contacts runs its clock from the last personal one",
+        make_policy(make_rule(follow_up_days=3, overdue_after_days=5, count_automated=False)),
+        [
+            out(utc(2026, 11, 10, 10), "phone"),
+            *(out(utc(2026, 11, d, 8), automated=True) for d in (11, 12, 13)),
+        ],
+        utc(2026, 11, 14),
+        due_at=utc(2026, 11, 13, 10),
+        earliest_at=utc(2026, 11, 10, 10),
+        overdue_at=utc(2026, 11, 15, 10),
+        status="due",
+    ),
+    Case(
+        "a rule not counting automated contacts, with only automated ones: never contacted",
+        make_policy(
+            make_rule(
+                follow_up_days=3, overdue_after_days=5, min_gap_hours=24, count_automated=False
+            )
+        ),
+        [out(utc(2026, 11, 10, 10), automated=True)],
+        utc(2026, 11, 10, 12),
+        due_at=utc(2026, 1, 1),
+        earliest_at=utc(2026, 1, 1),
+        overdue_at=None,
+        status="due",
+    ),
+    Case(
+        "a rule counting automated contacts: a newsletter moves the clock",
+        make_policy(make_rule(follow_up_days=3, overdue_after_days=5)),
+        [out(utc(2026, 11, 10, 10), "phone"), out(utc(2026, 11, 13, 8), automated=True)],
+        utc(2026, 11, 14),
+        due_at=utc(2026, 11, 16, 8),
+        earliest_at=utc(2026, 11, 13, 8),
+        overdue_at=utc(2026, 11, 18, 8),
+        status="on_track",
     ),
     Case(
         "a reached cap holds the follow-up back to its frees_at",
@@ -248,6 +300,10 @@ def test_next_follow_up(case: Case) -> None:
         case.overdue_at,
     )
     assert status.status == case.status
+    personal = [e.at for e in case.events if not e.automated]
+    counts_all = case.policy.rules[0].count_automated
+    clock = [e.at for e in case.events] if counts_all else personal
+    assert got.counted_from == max(clock, default=None)
 
 
 def test_engagements_are_not_contacts() -> None:
@@ -291,9 +347,29 @@ def test_channel_choice(
     profile = make_profile(**profile_fields)
     activity = activity_from([], last_response_channel=last_response)
     rule = make_rule(channel=rule_channel)
-    assert pick_channel(profile, activity, rule) == expected
+    assert pick_channel(profile, activity, rule, {}) == expected
     status = evaluate(make_policy(rule), profile, activity, utc(2026, 11, 20))
     assert status.next_follow_up.channel == expected
+
+
+@pytest.mark.parametrize(
+    ("profile_fields", "paused", "expected"),
+    [
+        ({"preferred_channels": ("email", "sms")}, {"email"}, "sms"),
+        ({"preferred_channels": ("visit",)}, {"visit"}, "email"),  # the rule's
+        ({}, {"email"}, "phone"),  # the rule's paused: switch, call and apologise
+        ({}, {"email", "phone"}, "im"),
+        ({"opted_out_channels": frozenset({"phone"})}, {"email"}, "im"),
+        ({}, {"sms"}, "email"),  # another channel paused: nothing changes
+    ],
+)
+def test_a_complaint_paused_channel_is_skipped(
+    profile_fields: dict[str, Any], paused: set[str], expected: str
+) -> None:
+    profile = make_profile(**profile_fields)
+    ends = dict.fromkeys(paused, utc(2027, 1, 1))
+    rule = make_rule(channel="email")
+    assert pick_channel(profile, activity_from([]), rule, ends) == expected
 
 
 def test_the_reason_explains_the_follow_up() -> None:
@@ -321,6 +397,7 @@ def test_follow_up_times_are_never_moved_to_as_of() -> None:
         overdue_at=utc(2026, 1, 15),
         channel=None,
         reason="Follow up 7 days after the last contact (2026-01-05) (rule r).",
+        counted_from=utc(2026, 1, 5),
     )
 
 

@@ -128,6 +128,7 @@ def _rules(caps: bool) -> st.SearchStrategy[Rule]:
 
 def _policy(
     young_days: int,
+    ordinal: int | None,
     young: Rule,
     rest: Rule,
     timezone: str,
@@ -136,10 +137,12 @@ def _policy(
     fatigue_days: int,
     complaint_pause_days: int,
 ) -> Policy:
-    """A young-stage rule first (a stage-age threshold to cross), then a catch-all."""
+    """A young-stage rule first (a stage-age threshold to cross, maybe a contact ordinal),
+    then a catch-all."""
+    match = Match(stage_age_days_lt=young_days, outbound_in_stage_lt=ordinal)
     return Policy(
         rules=(
-            replace(young, name="young", match=Match(stage_age_days_lt=young_days)),
+            replace(young, name="young", match=match),
             replace(rest, name="rest"),
         ),
         timezone=timezone,
@@ -155,6 +158,7 @@ def policies(*, caps: bool = True) -> st.SearchStrategy[Policy]:
     return st.builds(
         _policy,
         st.integers(1, 60),
+        st.none() | st.integers(1, 3),
         rules,
         rules,
         zones,
@@ -273,7 +277,7 @@ def test_follow_up_times_are_ordered_and_contactable(
     if follow_up.overdue_at is not None:
         assert follow_up.due_at < follow_up.overdue_at
     else:
-        assert activity.last_contact_at is None
+        assert follow_up.counted_from is None
     calendar = customer_calendar(policy, profile)
     mind_quiet = quiet_leaves_time(calendar)
     for instant in (follow_up.earliest_at, follow_up.due_at):
@@ -411,16 +415,24 @@ def test_engagement_signals_never_count_as_contacts(
     )
 
 
+ordinals = st.integers(0, 4)
+
+
 @SETTINGS
-@given(policies(), profiles(), histories, instants, reservation_draws)
+@given(policies(), profiles(), histories, instants, reservation_draws, ordinals)
 def test_bucketed_activity_counts_like_exact_activity(
     policy: Policy,
     profile: Profile,
     events: list[ContactEvent],
     as_of: datetime,
     reservations: list[tuple[int, int, str]],
+    ordinal: int,
 ) -> None:
-    exact = activity_from(until(events, as_of), reservations=reservations_at(as_of, reservations))
+    exact = activity_from(
+        until(events, as_of),
+        reservations=reservations_at(as_of, reservations),
+        outbound_in_stage=ordinal,
+    )
     expected = evaluate(policy, profile, exact, as_of)
     days = days_to_read(window_days_needed(policy, profile, as_of), as_of)
     status = evaluate(policy, profile, bucketed(exact, days), as_of)
@@ -440,17 +452,23 @@ def test_bucketed_activity_counts_like_exact_activity(
 
 
 @SETTINGS
-@given(policies(), profiles(), histories, instants, reservation_draws)
+@given(policies(), profiles(), histories, instants, reservation_draws, ordinals)
 def test_the_stores_plan_judges_like_the_whole_history(
     policy: Policy,
     profile: Profile,
     events: list[ContactEvent],
     as_of: datetime,
     reservations: list[tuple[int, int, str]],
+    ordinal: int,
 ) -> None:
     """Runs of days and parts of days summed, refined where a cap frees inside one (a run day
-    by day, then a day contact by contact): the same status as from every contact."""
-    exact = activity_from(until(events, as_of), reservations=reservations_at(as_of, reservations))
+    by day, then a day contact by contact): the same status as from every contact, whichever
+    rule the contact ordinal picks."""
+    exact = activity_from(
+        until(events, as_of),
+        reservations=reservations_at(as_of, reservations),
+        outbound_in_stage=ordinal,
+    )
     expected = evaluate(policy, profile, exact, as_of)
     windows = window_days_needed(policy, profile, as_of)
     plan = plan_buckets(windows, as_of)

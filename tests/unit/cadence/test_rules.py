@@ -5,9 +5,25 @@ from typing import Any
 
 import pytest
 
-from app.cadence import Activity, Match, evaluate
-from app.cadence.rules import applicable_rule, matches, next_rule_change, stage_age_days
-from tests.unit.cadence import CREATED, make_policy, make_profile, make_rule, utc
+from app.cadence import Activity, Cap, Match, Target, evaluate, window_days_needed
+from app.cadence.rules import (
+    applicable_rule,
+    candidate_rules,
+    matches,
+    next_rule_change,
+    ordinal_limit,
+    stage_age_days,
+)
+from tests.unit.cadence import (
+    CREATED,
+    activity_from,
+    inb,
+    make_policy,
+    make_profile,
+    make_rule,
+    out,
+    utc,
+)
 
 AS_OF = utc(2026, 3, 1)
 
@@ -99,3 +115,50 @@ def test_next_rule_change_is_the_next_stage_age_threshold() -> None:
     assert next_rule_change(POLICY, profile, utc(2026, 3, 6)) == utc(2027, 2, 20)  # 365 days
     assert next_rule_change(POLICY, profile, utc(2027, 2, 20)) is None
     assert next_rule_change(make_policy(), profile, AS_OF) is None
+
+
+ORDINAL = make_policy(
+    make_rule("first_call", Match(stage=fs("lead"), outbound_in_stage_lt=1), follow_up_days=1,
+              overdue_after_days=2),
+    make_rule("second_call", Match(stage=fs("lead"), outbound_in_stage_lt=2), follow_up_days=3,
+              overdue_after_days=5, caps=(Cap(3, 1),)),
+    make_rule("veteran_lead", Match(stage=fs("lead"), outbound_in_stage_gte=5),
+              targets=(Target(45, 1),)),
+    make_rule("leads", Match(stage=fs("lead")), caps=(Cap(14, 3),)),
+    make_rule("everyone", Match()),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("outbound", "expected"),
+    [(0, "first_call"), (1, "second_call"), (2, "leads"), (4, "leads"), (5, "veteran_lead")],
+)
+def test_rules_by_contact_ordinal(outbound: int, expected: str) -> None:
+    """lt is strict, gte inclusive, as for stage ages."""
+    lead = make_profile(stage="lead")
+    assert applicable_rule(ORDINAL, lead, AS_OF, outbound).name == expected
+    assert applicable_rule(ORDINAL, make_profile(), AS_OF, outbound).name == "everyone"
+
+
+def test_the_ordinal_counts_outbound_personal_contacts_since_the_stage_began() -> None:
+    """The store counts; the engine takes the count from the activity."""
+    lead = make_profile(stage="lead", stage_entered_at=utc(2026, 2, 1))
+    contacts = [out(utc(2026, 2, 10)), inb(utc(2026, 2, 11))]
+    status = evaluate(ORDINAL, lead, activity_from(contacts, outbound_in_stage=1), AS_OF)
+    assert status.rule == "second_call"
+    assert status.next_follow_up.due_at == utc(2026, 2, 14)  # 3 days after the inbound
+
+
+def test_candidate_rules_are_those_the_ordinal_may_pick() -> None:
+    lead = make_profile(stage="lead")
+    names = [r.name for r in candidate_rules(ORDINAL, lead, AS_OF)]
+    assert names == ["first_call", "second_call", "veteran_lead", "leads"]
+    assert [r.name for r in candidate_rules(ORDINAL, make_profile(), AS_OF)] == ["everyone"]
+    # the store reads the windows of every candidate
+    assert {3, 14, 45} <= window_days_needed(ORDINAL, lead, AS_OF)
+    assert not {3, 14, 45} & window_days_needed(ORDINAL, make_profile(), AS_OF)
+
+
+def test_the_ordinal_limit_is_the_largest_threshold() -> None:
+    assert ordinal_limit(ORDINAL) == 5
+    assert ordinal_limit(POLICY) == 0

@@ -1,6 +1,7 @@
 """The status of one customer at one instant: precedence, reasons, counts, contactable_now,
 recheck_at and what the store must supply."""
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -84,11 +85,35 @@ def test_every_reason_at_once_in_order() -> None:
     assert [r.code for r in status.reasons] == [
         "opted_out_all",
         "paused",
+        "cap_exceeded",
+        "recent_unsubscribe",
+        "recent_complaint",
+        "target_unmet",
+    ]
+    # email alone left, and paused by the complaint
+    profile = replace(profile, opted_out_channels=WELL_KNOWN_CHANNELS - {"email"})
+    status = evaluate(make_policy(rule), profile, activity, AS_OF)
+    assert [r.code for r in status.reasons] == [
+        "paused",
         "complaint_pause",
         "cap_exceeded",
         "recent_unsubscribe",
         "recent_complaint",
         "target_unmet",
+    ]
+    # email opted out too: the complaint pause holds no channel open
+    profile = replace(profile, opted_out_channels=WELL_KNOWN_CHANNELS - {"sms"})
+    status = evaluate(make_policy(rule), profile, activity, AS_OF)
+    assert [r.code for r in status.reasons][:3] == ["paused", "cap_exceeded", "recent_unsubscribe"]
+    # several channels open: a complaint pause is a reason, not a suppression
+    status = evaluate(make_policy(rule), make_profile(), activity, AS_OF)
+    assert status.status == "over_contacted"
+    assert [r.code for r in status.reasons] == [
+        "cap_exceeded",
+        "recent_unsubscribe",
+        "recent_complaint",
+        "complaint_pause",
+        "target_unmet",  # not overdue: the follow-up waits for the cap to free
     ]
 
 
@@ -138,8 +163,9 @@ LUNCH = HoursRange(hm("12:00"), hm("13:00"))
         (local(SH, 2026, 11, 7, 10), [], {}, (), [], False),  # Saturday
         (local(SH, 2026, 10, 1, 10), [], {}, (), [], False),  # National Day
         (local(SH, 2026, 10, 1, 10), [], {"country": "US"}, (), [], True),  # not in the US
-        # outside contact hours on a business day: no conflict-check reason denies it
-        (local(SH, 2026, 11, 6, 20), [], {}, (), [], True),
+        # outside contact hours on a business day: outside_contact_hours denies
+        (local(SH, 2026, 11, 6, 20), [], {}, (), [], False),
+        (local(SH, 2026, 2, 14, 10), [], {}, (), [], True),  # a make-up Saturday
         (local(SH, 2026, 11, 6, 12, 30), [], {"quiet_hours": LUNCH}, (), [], False),
         (local(SH, 2026, 11, 6, 13), [], {"quiet_hours": LUNCH}, (), [], True),
         (FRIDAY_10, [out(FRIDAY_10 - timedelta(days=2))], {}, (Cap(7, 1),), [], False),
@@ -167,7 +193,15 @@ LUNCH = HoursRange(hm("12:00"), hm("13:00"))
             {},
             (),
             [Signal(FRIDAY_10 - timedelta(days=1), SignalKind.complained, "email")],
-            False,  # complaint pause
+            True,  # the complaint pauses email; the owner may call and apologise
+        ),
+        (
+            FRIDAY_10,
+            [],
+            {"opted_out_channels": WELL_KNOWN_CHANNELS - {"email"}},
+            (),
+            [Signal(FRIDAY_10 - timedelta(days=1), SignalKind.complained, "email")],
+            False,  # email was all that was left
         ),
         (
             FRIDAY_10,
@@ -236,14 +270,19 @@ def test_suppressed_until_is_the_last_end_of_a_suppression() -> None:
     profile = make_profile(paused_until=AS_OF + timedelta(days=3))
     complaint = Signal(ago(1), SignalKind.complained, "email")
     status = evaluate(make_policy(), profile, activity_from([], signals=[complaint]), AS_OF)
-    assert status.suppressed_until == ago(1) + timedelta(days=90)
+    assert status.suppressed_until == AS_OF + timedelta(days=3)  # email alone is paused
     assert status.over_until == ago(1) + timedelta(days=30)  # recent_complaint
     assert status.recheck_at == AS_OF + timedelta(days=3)
+    only_email = replace(profile, opted_out_channels=WELL_KNOWN_CHANNELS - {"email"})
+    status = evaluate(make_policy(), only_email, activity_from([], signals=[complaint]), AS_OF)
+    assert status.suppressed_until == ago(1) + timedelta(days=90)
 
 
 def test_window_days_needed() -> None:
     rule = make_rule(caps=(Cap(14, 3), Cap(7, 1)), targets=(Target(60, 2),))
+    # 2: open rates leave out the emails of the last 48 hours
     assert window_days_needed(make_policy(rule), make_profile(), AS_OF) == {
+        2,
         7,
         14,
         30,
@@ -251,22 +290,22 @@ def test_window_days_needed() -> None:
         90,
     }
     profile = make_profile(max_contacts_per_30d=3)
-    assert window_days_needed(make_policy(), profile, AS_OF) == {7, 30, 90}
+    assert window_days_needed(make_policy(), profile, AS_OF) == {2, 7, 30, 90}
     long = make_rule(caps=(Cap(365, 100),))
     assert 365 in window_days_needed(make_policy(long), profile, AS_OF)
 
 
 def test_missing_days_name_the_partial_days_the_store_must_supply() -> None:
     policy = make_policy(make_rule(caps=(Cap(14, 1),)))
-    exact = activity_from([out(utc(2026, 11, 6, 2)), out(utc(2026, 11, 6, 5)), out(ago(2))])
+    exact = activity_from([out(utc(2026, 11, 6, 2)), out(utc(2026, 11, 6, 5)), out(ago(3))])
     complete = evaluate(policy, make_profile(), exact, AS_OF)
     needed = days_to_read(window_days_needed(policy, make_profile(), AS_OF), AS_OF)
     assert date(2026, 11, 6) in needed
     rough = evaluate(policy, make_profile(), bucketed(exact, []), AS_OF)
     assert date(2026, 11, 6) in rough.missing_days
-    # the edges are not always enough: the cap frees when the 18 November contact leaves
+    # the edges are not always enough: the cap frees when the 17 November contact leaves
     read = evaluate(policy, make_profile(), bucketed(exact, needed), AS_OF)
-    assert read.missing_days == {date(2026, 11, 18)}
+    assert read.missing_days == {date(2026, 11, 17)}
     assert read.caps[0].frees_at is None
     again = evaluate(policy, make_profile(), bucketed(exact, needed | read.missing_days), AS_OF)
     assert again.missing_days == frozenset()
