@@ -167,7 +167,7 @@ async def check_contact(
                 {**row, "kind": "reservation", "status": "approved", "expires_at": expires_at,
                  "reasons": stored_reasons(verdict), "decided_at": now},
             )  # fmt: skip
-            await frequency.refresh_schedules(session, principal.tenant_id, [body.customer_id], now)
+            await frequency.customers_changed(session, principal.tenant_id, [body.customer_id], now)
         await audit.record(
             session, principal, Action.check_reserve, verdict.decision.value, at=now,
             customer_id=body.customer_id, actor=request.actor,

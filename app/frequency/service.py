@@ -200,6 +200,14 @@ async def refresh_schedules(
         await repository.upsert_schedules(session, tenant_id, schedule)
 
 
+async def customers_changed(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str], now: datetime
+) -> None:
+    """Something a verdict depends on changed for these customers in the caller's
+    transaction (a profile, a reservation): their schedules must follow."""
+    await refresh_schedules(session, tenant_id, customer_ids, now)
+
+
 # Stale schedules are refreshed in rounds of this many (each its own transaction) before a
 # list answers, until none is left in its scope.
 LAZY_REFRESH_CHUNK = 5000
