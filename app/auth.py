@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import SessionDep
 from app.errors import Forbidden, Unauthorized
+from app.idempotency import gate as idempotency
 from app.tenants import service as tenants
 from app.tenants.schemas import Role
 from app.tenants.service import Principal
@@ -25,7 +26,9 @@ class RequireRole:
         self.roles = frozenset(roles)
 
     async def __call__(self, request: Request, session: SessionDep) -> Principal:
-        return await self.check(request, session)
+        principal = await self.check(request, session)
+        await idempotency.judge(request, principal, session)  # after 401 and 403, like the body
+        return principal
 
     async def check(self, request: Request, session: AsyncSession) -> Principal:
         token = bearer_token(request)
@@ -38,14 +41,18 @@ class RequireRole:
         return principal
 
 
-def route_guard(request: Request) -> RequireRole | None:
-    route = request.scope.get("route")
+def guard_of(route: object) -> RequireRole | None:
+    """The role guard of a route; None for a route anyone may call."""
     if not isinstance(route, APIRoute):
         return None
     for dependant in route.dependant.dependencies:
         if isinstance(dependant.call, RequireRole):
             return dependant.call
     return None
+
+
+def route_guard(request: Request) -> RequireRole | None:
+    return guard_of(request.scope.get("route"))
 
 
 async def check_before_body(request: Request) -> None:

@@ -10,6 +10,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import Scope
 
 log = logging.getLogger("touchbase.errors")
 
@@ -147,7 +149,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 400 and exc.detail == BODY_UNPARSABLE:
         return await _unparsable_body(request)
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        # The router names only the first route of the path; RFC 9110 wants every method.
+        headers = {**(headers or {}), "Allow": ", ".join(_methods_of_path(request.scope))}
     return problem_response(exc.status_code, str(exc.detail), headers=headers)
+
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _methods_of_path(scope: Scope) -> list[str]:
+    """The methods some route serves at this request's path, asked of the router itself."""
+    probe = {key: scope[key] for key in ("type", "path", "root_path", "headers") if key in scope}
+    routes = scope["app"].router.routes
+    return [
+        method
+        for method in HTTP_METHODS
+        if any(route.matches({**probe, "method": method})[0] is Match.FULL for route in routes)
+    ]
 
 
 async def _unparsable_body(request: Request) -> Response:

@@ -1,6 +1,6 @@
 """The application factory."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,8 @@ from app.api import ROUTERS
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.idempotency import gate as idempotency
+from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
@@ -42,6 +44,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     for router in ROUTERS:
         app.include_router(router)
     errors.install_handlers(app)
+    app.add_exception_handler(idempotency.Replayed, idempotency.replayed_response)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_middleware(IdempotencyMiddleware)
     app.add_middleware(
@@ -60,9 +63,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     engine = make_engine(settings, embedded.database_url(settings))
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_read_sessionmaker(engine)
+    app.state.idempotency_leases = Leases(app.state.sessionmaker, app.state.clock)
     try:
         yield
     finally:
+        await app.state.idempotency_leases.stop()
         await engine.dispose()
 
 
@@ -96,8 +101,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         components = schema["components"]
         components["securitySchemes"] = {"ApiKey": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"ApiKey": []}]
+        for path, method in _keyless_operations():
+            schema["paths"][path][method]["security"] = []
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _keyless_operations() -> Iterator[tuple[str, str]]:
+    """Operations no role guard protects (operations endpoints, signed webhooks)."""
+    routes = [route for router in ROUTERS for route in router.routes]
+    for route in routes:
+        if isinstance(route, APIRoute) and route.include_in_schema and auth.guard_of(route) is None:
+            yield from ((route.path_format, method.lower()) for method in route.methods or ())
 
 
 app = create_app()

@@ -86,13 +86,8 @@ async def list_customers(
     principal: Reader,
 ) -> Page[CustomerRead]:
     """Customers ordered by id, filtered by segment, stage, owner or team."""
-    after = page.after(1)
     items = await service.list_customers(
-        session,
-        principal.tenant_id,
-        filters,
-        after=str(after[0]) if after else None,
-        limit=page.limit + 1,
+        session, principal.tenant_id, filters, after=page.after_text(), limit=page.limit + 1
     )
     return page_of(items[: page.limit], more=len(items) > page.limit)
 

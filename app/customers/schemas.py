@@ -15,10 +15,14 @@ from app.schemas import (
     json_object,
 )
 
+# Keys zoneinfo may find in the system's zone directory that name no place: the host's own
+# zone, the POSIX rules template, and tzdata's placeholder for a zone not yet set.
+NOT_PLACES = frozenset({"localtime", "posixrules", "Factory"})
+
 
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    return frozenset(available_timezones()) - NOT_PLACES
 
 
 def _iana_zone(value: str) -> str:

@@ -3,10 +3,9 @@
 import asyncio
 import hashlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,41 +13,39 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import bearer_token
-from app.errors import ErrorItem, is_database_unavailable, problem_response
-from app.idempotency import repository
-from app.tenants import service as tenants
+from app.errors import Conflict, ErrorItem, Invalid, is_database_unavailable
+from app.idempotency import gate, repository
+from app.idempotency.leases import LEASE as LEASE  # re-exported: how long a claim outlives its run
+from app.idempotency.leases import Leases
+from app.idempotency.repository import Claim
+from app.tenants.service import Principal
 
-HEADER = b"idempotency-key"
+HEADER = gate.NAME.lower().encode()
 # How the API document shows the header on the POSTs where a repeat matters most.
 IDEMPOTENCY_HEADER = {
     "parameters": [
         {
-            "name": "Idempotency-Key",
+            "name": gate.NAME,
             "in": "header",
             "required": False,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+            "schema": {"type": "string", "minLength": 1, "maxLength": gate.MAX_LENGTH},
             "description": "Repeat within 24 h with the same body: the first response again.",
         }
     ]
 }
-LEASE = timedelta(minutes=5)
-# While the database is away a claim cannot be settled; it is retried this often meanwhile,
-# so a client's retry after the outage is not told "still running" for the whole lease.
+# While the database is away a claim cannot be settled; it is retried this often meanwhile
+# (its lease still renewed), so a client's retry after the outage gets the stored answer.
 SETTLE_RETRY_SECONDS = 1.0
+SETTLE_ATTEMPTS = 300
 
 log = logging.getLogger("touchbase.idempotency")
 _settling: set[asyncio.Task[None]] = set()
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    tenant_id: uuid.UUID
-    api_key_id: uuid.UUID
-    key: str
-
-
 class IdempotencyMiddleware:
+    """Reads the body to fingerprint it; the route's guard claims the key (see ``gate``); a run
+    holding the claim keeps its answer for repeats."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -57,129 +54,140 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST" or key is None:
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        body = await request.body()
-        state = scope["app"].state
-        async with state.sessionmaker() as session:
-            token = bearer_token(request)
-            principal = await tenants.authenticate(session, token) if token else None
-        if principal is None:  # the route answers 401 itself, before judging the key
-            await self.app(scope, _replay(body), send)
+        if (problem := gate.problem_with(key)) is not None:
+            gate.defer_problem(scope, problem)
+            await self.app(scope, receive, send)
             return
-        if not 1 <= len(key) <= 255:
-            error = ErrorItem(loc=["header", "Idempotency-Key"], msg="must be 1 to 255 characters")
-            await problem_response(422, error.msg, [error])(scope, receive, send)
-            return
-        claim = Claim(principal.tenant_id, principal.key_id, key)
-        held = await self._claim(state, claim, _fingerprint(scope, body))
+        body = await Request(scope, receive).body()
+        run = KeyedRun(scope["app"].state, key, _fingerprint(scope, body))
+        gate.defer_run(scope, run)
+        try:
+            await self.app(scope, _replay(body), run.capture(send))
+        except BaseException:
+            await run.settle(failed=True)
+            raise
+        await run.settle(failed=False)
+
+
+class KeyedRun:
+    """One POST carrying a key: claimed by the route's guard, then finished with its answer."""
+
+    def __init__(self, state: Any, key: str, fingerprint: bytes) -> None:
+        self.state = state
+        self.key = key
+        self.fingerprint = fingerprint
+        self.claimed: Claim | None = None
+        self.status = 500
+        self.content_type: str | None = None
+        self.chunks: list[bytes] = []
+
+    async def claim(self, principal: Principal, session: AsyncSession) -> None:
+        claim = Claim(principal.tenant_id, principal.key_id, self.key)
+        now = self.state.clock.now()
+        held = await repository.claim(
+            session, claim.tenant_id, claim.api_key_id, claim.key, self.fingerprint,
+            now, now + LEASE, now - self._ttl(), run_id=claim.run_id,
+        )  # fmt: skip
         if held is not None:
-            await self._answer_repeat(held, _fingerprint(scope, body))(scope, receive, send)
-            return
-        await self._run_and_keep(state, claim, scope, body, send)
+            raise _answer_to_repeat(held, self.fingerprint)
+        self.claimed = claim
+        self._leases().hold(claim)
 
-    async def _claim(self, state: object, claim: Claim, fingerprint: bytes) -> RowMapping | None:
-        now = state.clock.now()  # type: ignore[attr-defined]
-        ttl = timedelta(hours=state.settings.idempotency_ttl_hours)  # type: ignore[attr-defined]
-        async with state.sessionmaker() as session:  # type: ignore[attr-defined]
-            return await repository.claim(
-                session,
-                claim.tenant_id,
-                claim.api_key_id,
-                claim.key,
-                fingerprint,
-                now,
-                now + LEASE,
-                now - ttl,
-            )
-
-    @staticmethod
-    def _answer_repeat(held: RowMapping, fingerprint: bytes) -> Response:
-        if held["request_hash"] != fingerprint:
-            detail = "This Idempotency-Key was used with another request."
-            return problem_response(
-                422, detail, [ErrorItem(loc=["header", "Idempotency-Key"], msg=detail)]
-            )
-        if held["state"] == "running":
-            detail = "A request with this Idempotency-Key is still running."
-            return problem_response(409, detail, headers={"Retry-After": "1"})
-        return Response(
-            held["response_body"],
-            status_code=held["response_status"],
-            media_type=held["response_content_type"],
-            headers={"Idempotent-Replayed": "true"},
-        )
-
-    async def _run_and_keep(
-        self, state: object, claim: Claim, scope: Scope, body: bytes, send: Send
-    ) -> None:
-        status = 500
-        content_type: str | None = None
-        chunks: list[bytes] = []
-
+    def capture(self, send: Send) -> Send:
         async def capture(message: Message) -> None:
-            nonlocal status, content_type
             if message["type"] == "http.response.start":
-                status = message["status"]
+                self.status = message["status"]
                 for name, value in message.get("headers", []):
                     if name == b"content-type":
-                        content_type = value.decode("latin-1")
+                        self.content_type = value.decode("latin-1")
             elif message["type"] == "http.response.body":
-                chunks.append(message.get("body", b""))
+                self.chunks.append(message.get("body", b""))
             await send(message)
 
-        sessionmaker = state.sessionmaker  # type: ignore[attr-defined]
+        return capture
+
+    async def settle(self, *, failed: bool) -> None:
+        """Keep the answer for repeats; a failure is not an answer: let the client retry."""
+        claim = self.claimed
+        if claim is None:
+            return
 
         async def release(session: AsyncSession) -> None:
-            await repository.release(session, claim.tenant_id, claim.api_key_id, claim.key)
+            await repository.release(session, claim)
 
         async def finish(session: AsyncSession) -> None:
-            ttl = timedelta(hours=state.settings.idempotency_ttl_hours)  # type: ignore[attr-defined]
-            await repository.purge_expired(session, state.clock.now() - ttl)  # type: ignore[attr-defined]
-            await repository.finish(
-                session, claim.tenant_id, claim.api_key_id, claim.key, status, content_type,
-                b"".join(chunks),
-            )  # fmt: skip
+            await repository.purge_expired(session, self.state.clock.now() - self._ttl())
+            body = b"".join(self.chunks)
+            await repository.finish(session, claim, self.status, self.content_type, body)
 
-        try:
-            await self.app(scope, _replay(body), capture)
-        except BaseException:
-            await _settle(sessionmaker, release)
-            raise
-        # a failure is not an answer: let the client retry
-        await _settle(sessionmaker, release if status >= 500 else finish)
+        step = release if failed or self.status >= 500 else finish
+        await _settle(self.state.sessionmaker, step, lambda: self._leases().drop(claim))
+
+    def _ttl(self) -> timedelta:
+        return timedelta(hours=self.state.settings.idempotency_ttl_hours)
+
+    def _leases(self) -> Leases:
+        leases: Leases = self.state.idempotency_leases
+        return leases
+
+
+def _answer_to_repeat(held: RowMapping, fingerprint: bytes) -> Exception:
+    if held["request_hash"] != fingerprint:
+        detail = "This Idempotency-Key was used with another request."
+        return Invalid(detail, errors=[ErrorItem(loc=["header", gate.NAME], msg=detail)])
+    if held["state"] == "running":
+        running = Conflict("A request with this Idempotency-Key is still running.")
+        running.headers = {"Retry-After": "1"}
+        return running
+    replay = Response(
+        held["response_body"],
+        status_code=held["response_status"],
+        media_type=held["response_content_type"],
+        headers={"Idempotent-Replayed": "true"},
+    )
+    return gate.Replayed(replay)
 
 
 async def _settle(
     sessionmaker: async_sessionmaker[AsyncSession],
     step: Callable[[AsyncSession], Awaitable[None]],
+    settled: Callable[[], None],
 ) -> None:
-    """Release or finish a claim; while the database is away, keep trying in the background."""
+    """Release or finish a claim, then stop renewing its lease; while the database is away,
+    keep trying in the background."""
     try:
         async with sessionmaker() as session:
             await step(session)
     except Exception as exc:
         if not is_database_unavailable(exc):
+            settled()
             raise
-        task = asyncio.create_task(_settle_later(sessionmaker, step))
+        task = asyncio.create_task(_settle_later(sessionmaker, step, settled))
         _settling.add(task)
         task.add_done_callback(_settling.discard)
+        return
+    settled()
 
 
 async def _settle_later(
     sessionmaker: async_sessionmaker[AsyncSession],
     step: Callable[[AsyncSession], Awaitable[None]],
+    settled: Callable[[], None],
 ) -> None:
-    for _ in range(int(LEASE.total_seconds() / SETTLE_RETRY_SECONDS)):
-        await asyncio.sleep(SETTLE_RETRY_SECONDS)
-        try:
-            async with sessionmaker() as session:
-                await step(session)
-            return
-        except Exception as exc:
-            if not is_database_unavailable(exc):
-                log.exception("could not settle an idempotency claim")
+    try:
+        for _ in range(SETTLE_ATTEMPTS):
+            await asyncio.sleep(SETTLE_RETRY_SECONDS)
+            try:
+                async with sessionmaker() as session:
+                    await step(session)
                 return
-    log.warning("an idempotency claim stays running until its lease ends")
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    log.exception("could not settle an idempotency claim")
+                    return
+        log.warning("an idempotency claim stays running until its lease ends")
+    finally:
+        settled()
 
 
 def _header(scope: Scope) -> str | None:

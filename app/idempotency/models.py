@@ -23,3 +23,6 @@ class IdempotencyRecord(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     lease_until: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Which run holds the claim, so a run whose lease lapsed cannot settle its successor's.
+    # Null for claims taken before runs had ids.
+    run_id: Mapped[uuid.UUID | None]

@@ -1,10 +1,12 @@
 """SQL for idempotency records."""
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ColumnElement, RowMapping, Table, delete, select, text, update
+from sqlalchemy import ColumnElement, RowMapping, Table, delete, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,12 +15,26 @@ from app.idempotency.models import IdempotencyRecord
 records = cast(Table, IdempotencyRecord.__table__)
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One run of a request under a key: the record's key and the run that holds it."""
+
+    tenant_id: uuid.UUID
+    api_key_id: uuid.UUID
+    key: str
+    run_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
 def _key(tenant_id: uuid.UUID, api_key_id: uuid.UUID, key: str) -> list[ColumnElement[bool]]:
     return [
         records.c.tenant_id == tenant_id,
         records.c.api_key_id == api_key_id,
         records.c.key == key,
     ]
+
+
+def _owned(claim: Claim) -> list[ColumnElement[bool]]:
+    return [*_key(claim.tenant_id, claim.api_key_id, claim.key), records.c.run_id == claim.run_id]
 
 
 async def claim(
@@ -30,6 +46,8 @@ async def claim(
     now: datetime,
     lease_until: datetime,
     expired_before: datetime,
+    *,
+    run_id: uuid.UUID | None = None,
 ) -> RowMapping | None:
     """Take the key for this request (None), else the record that holds it."""
     values = {
@@ -40,12 +58,13 @@ async def claim(
         "state": "running",
         "created_at": now,
         "lease_until": lease_until,
+        "run_id": run_id or uuid.uuid4(),
         "response_status": None,
         "response_content_type": None,
         "response_body": None,
     }
     insert = pg_insert(records).values(**values)
-    # A record past its 24 hours, or a run whose process died, is taken over.
+    # A record past its 24 hours, or a run whose process died (its lease lapsed), is taken over.
     stmt = insert.on_conflict_do_update(
         index_elements=[records.c.tenant_id, records.c.api_key_id, records.c.key],
         set_={
@@ -64,6 +83,20 @@ async def claim(
     return found.mappings().one_or_none()
 
 
+async def renew(session: AsyncSession, claims: Iterable[Claim], lease_until: datetime) -> None:
+    """Extend the leases of runs still going (a run taken over is no longer ours to extend)."""
+    runs = [(c.tenant_id, c.api_key_id, c.key, c.run_id) for c in claims]
+    if not runs:
+        return
+    columns = (records.c.tenant_id, records.c.api_key_id, records.c.key, records.c.run_id)
+    await session.execute(
+        update(records)
+        .where(tuple_(*columns).in_(runs), records.c.state == "running")
+        .values(lease_until=lease_until)
+    )
+    await session.commit()
+
+
 PURGE_EXPIRED = text(
     "DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(SELECT ctid FROM idempotency_keys"
     " WHERE created_at < :before LIMIT :batch))"
@@ -76,17 +109,11 @@ async def purge_expired(session: AsyncSession, before: datetime, batch: int = 10
 
 
 async def finish(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    api_key_id: uuid.UUID,
-    key: str,
-    status: int,
-    content_type: str | None,
-    body: bytes,
+    session: AsyncSession, claim: Claim, status: int, content_type: str | None, body: bytes
 ) -> None:
     await session.execute(
         update(records)
-        .where(*_key(tenant_id, api_key_id, key))
+        .where(*_owned(claim))
         .values(
             state="done",
             response_status=status,
@@ -97,8 +124,6 @@ async def finish(
     await session.commit()
 
 
-async def release(
-    session: AsyncSession, tenant_id: uuid.UUID, api_key_id: uuid.UUID, key: str
-) -> None:
-    await session.execute(delete(records).where(*_key(tenant_id, api_key_id, key)))
+async def release(session: AsyncSession, claim: Claim) -> None:
+    await session.execute(delete(records).where(*_owned(claim)))
     await session.commit()

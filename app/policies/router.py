@@ -3,7 +3,7 @@ from fastapi import APIRouter, BackgroundTasks, Request
 from app.auth import Admin, Reader
 from app.db import SessionDep, read_only
 from app.deps import NowDep
-from app.errors import Invalid, responses
+from app.errors import responses
 from app.frequency import service as frequency
 from app.pagination import PageDep, page_of
 from app.policies import service
@@ -45,12 +45,8 @@ async def list_policy_versions(
     session: SessionDep, principal: Reader, page: PageDep
 ) -> Page[PolicyRead]:
     """All versions, newest first; the last is the built-in default (version 0)."""
-    after = page.after(1)
-    if after is not None and not isinstance(after[0], int):
-        raise Invalid.at(["query", "cursor"], "cursor is not one this service issued")
-    below = after[0] if after else None
     items = await service.list_versions(
-        session, principal.tenant_id, below=below, limit=page.limit + 1
+        session, principal.tenant_id, below=page.after_integer(), limit=page.limit + 1
     )
     items, cursor = page_of(items, page.limit, lambda item: [item.version])
     return Page[PolicyRead](items=items, next_cursor=cursor)

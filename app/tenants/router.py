@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 from app.auth import Admin
 from app.db import SessionDep, read_only
 from app.deps import NowDep
-from app.errors import Invalid, responses
+from app.errors import responses
 from app.pagination import PageDep, encode_cursor
 from app.schemas import Page
 from app.tenants import service
@@ -28,13 +28,8 @@ async def create_api_key(
 @read_only
 async def list_api_keys(session: SessionDep, principal: Admin, page: PageDep) -> Page[ApiKeyRead]:
     """The tenant's keys, revoked ones included, without their secrets."""
-    after = page.after(1)
-    try:
-        after_id = uuid.UUID(str(after[0])) if after else None
-    except ValueError:
-        raise Invalid.at(["query", "cursor"], "cursor is not one this service issued") from None
     rows = await service.list_keys(
-        session, principal.tenant_id, after=after_id, limit=page.limit + 1
+        session, principal.tenant_id, after=page.after_uuid(), limit=page.limit + 1
     )
     items = [ApiKeyRead.model_validate(row) for row in rows[: page.limit]]
     more = len(rows) > page.limit

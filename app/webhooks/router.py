@@ -88,9 +88,8 @@ async def create_source(
 @read_only
 async def list_sources(session: SessionDep, principal: Admin, page: PageDep) -> Page[SourceRead]:
     """The tenant's sources by name, without their secrets."""
-    after = page.after(1)
     items = await service.list_sources(
-        session, principal.tenant_id, after=str(after[0]) if after else None, limit=page.limit + 1
+        session, principal.tenant_id, after=page.after_text(), limit=page.limit + 1
     )
     items, cursor = page_of(items, page.limit, lambda item: [item.name])
     return Page[SourceRead](items=items, next_cursor=cursor)
