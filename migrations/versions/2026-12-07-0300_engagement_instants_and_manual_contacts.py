@@ -5,7 +5,7 @@ open), and the last personal (non-automated) outbound contact gets an index of i
 rules that do not count automated contacts run their clock from it.
 
 Revision ID: 5d1c7e0a9b21
-Revises: 9bc920f2f8ca
+Revises: 5d2e8c41a7b3
 Create Date: 2026-12-07 03:00:00+00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5d1c7e0a9b21"
-down_revision: str | None = "9bc920f2f8ca"
+down_revision: str | None = "5d2e8c41a7b3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
