@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     """The ``Retry-After`` sent with a 503 while the database is unreachable."""
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     webhook_tolerance_seconds: int = Field(default=300, ge=1)
+    refresher: bool = True
+    """Run the background refresher of stored verdicts in this process."""
+    refresh_batch: int = Field(default=500, ge=1, le=10_000)
+    """Customers the refresher takes per round."""
 
     @field_validator("log_level", mode="before")
     @classmethod

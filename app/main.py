@@ -16,6 +16,7 @@ from app.api import ROUTERS
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.frequency.refresher import Refresher
 from app.idempotency import gate as idempotency
 from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
@@ -64,9 +65,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.read_sessionmaker = make_read_sessionmaker(engine)
     app.state.idempotency_leases = Leases(app.state.sessionmaker, app.state.clock)
+    refresher = Refresher(app.state.sessionmaker, app.state.clock, settings.refresh_batch)
+    if settings.refresher:
+        refresher.start()
     try:
         yield
     finally:
+        await refresher.stop()
         await app.state.idempotency_leases.stop()
         await engine.dispose()
 

@@ -16,6 +16,11 @@ LATENCY = Histogram(
 TOUCHES = Counter(
     "touchbase_touches_ingested_total", "Touches stored (duplicates excluded).", ["channel", "kind"]
 )
+REFRESHED = Counter(
+    "touchbase_verdicts_refreshed_total",
+    "Customers whose stored verdict the background refresher renewed.",
+    ["cause"],  # marked: something was written; expired: time made it untrue
+)
 _KNOWN = frozenset(WELL_KNOWN_CHANNELS)
 
 

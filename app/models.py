@@ -4,10 +4,11 @@ from app.audit.models import AuditEvent
 from app.conflicts.models import ContactPlan
 from app.customers.models import Customer
 from app.db import Base
-from app.frequency.models import CustomerDayCount, CustomerSchedule
+from app.frequency.models import CustomerDayCount, CustomerSchedule, StatusDocument
 from app.idempotency.models import IdempotencyRecord
 from app.locks.models import ContactLock
 from app.policies.models import PolicyVersion
+from app.refresh.models import RefreshMark
 from app.tenants.models import ApiKey, Tenant
 from app.touches.models import Touch
 from app.webhooks.models import Source
@@ -23,7 +24,9 @@ __all__ = [
     "CustomerSchedule",
     "IdempotencyRecord",
     "PolicyVersion",
+    "RefreshMark",
     "Source",
+    "StatusDocument",
     "Tenant",
     "Touch",
 ]

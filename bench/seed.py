@@ -20,7 +20,8 @@ from app.clock import SystemClock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.embedded import database_url
-from app.frequency.service import recompute_tenant
+from app.frequency.refresher import drain_marks
+from app.refresh import service as refresh
 from app.tenants.schemas import ApiKeyCreate, Role
 from app.tenants.service import create_key_for_tenant_name
 from bench.dataset import CUSTOMER_COLUMNS, TOUCH_COLUMNS, Layout, customer_rows, touch_rows
@@ -91,7 +92,11 @@ async def seed(args: argparse.Namespace, layout: Layout, settings: Settings) -> 
         at = _step("day counts, opt-outs, vacuum analyze", at)
     finally:
         await conn.close()
-    await recompute_tenant(sessionmaker, tenant_id, SystemClock())
+    async with sessionmaker() as session:
+        await refresh.tenant_changed(session, tenant_id)
+        await session.commit()
+    while await drain_marks(sessionmaker, SystemClock(), 2000):
+        pass
     _step(f"schedules of {layout.customers} customers", at)
     await engine.dispose()
     conn = await asyncpg.connect(plain_dsn(url))

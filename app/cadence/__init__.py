@@ -6,8 +6,9 @@ the clock, and nothing imports the rest of the app (a test guards that).
 
 from app.cadence.conflicts import ContactRequest, Decision, Verdict, check
 from app.cadence.defaults import DEFAULT_POLICY
+from app.cadence.fatigue import FATIGUE_WINDOWS, SIGNAL_LOOKBACK_DAYS
 from app.cadence.rules import ordinal_limit
-from app.cadence.status import FATIGUE_WINDOWS, evaluate, window_days_needed
+from app.cadence.status import evaluate, window_days_needed
 from app.cadence.types import (
     Activity,
     Actor,
@@ -37,6 +38,7 @@ from app.cadence.windows import BucketPlan, plan_buckets
 __all__ = [
     "DEFAULT_POLICY",
     "FATIGUE_WINDOWS",
+    "SIGNAL_LOOKBACK_DAYS",
     "Activity",
     "Actor",
     "BucketPlan",

@@ -156,6 +156,23 @@ class Calendar:
         hours = self.contact_hours
         return hours is not None and not in_range(self.local(instant).time(), hours)
 
+    def next_change(self, instant: datetime) -> datetime | None:
+        """The next instant after ``instant`` at which whether one may contact can turn:
+        a local midnight (a business day begins or ends), contact hours or quiet hours
+        beginning or ending. None when the calendar is always open."""
+        walls = [
+            *([time(0)] if self.business_days is not None else []),
+            *([self.contact_hours.start, self.contact_hours.end] if self.contact_hours else []),
+            *([self.quiet_hours.start, self.quiet_hours.end] if self.quiet_hours else []),
+        ]
+        day = self.local(instant).date()
+        turns = [
+            at_local(day + timedelta(days=ahead), wall, self.tz)
+            for wall in walls
+            for ahead in (0, 1, 2)  # two days on: past any DST change in between
+        ]
+        return min((t for t in turns if t > instant), default=None)
+
     def next_opening(self, instant: datetime) -> datetime:
         """The next start of contact hours on a business day, after ``instant``."""
         local = self.local(instant)

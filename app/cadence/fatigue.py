@@ -21,7 +21,12 @@ MIN_EMAILS_FOR_A_RATE = 3
 RECENT_DAYS, BEFORE_DAYS = 30, 60
 # Emails younger than this are not judged yet: nobody opens mail the minute it is sent.
 UNJUDGED_DAYS = 2
+# Open rates look back 30 and 90 days, and leave out the last UNJUDGED_DAYS.
+FATIGUE_WINDOWS = (UNJUDGED_DAYS, RECENT_DAYS, RECENT_DAYS + BEFORE_DAYS)
+# How far back unsubscribes and complaints are read (a complaint pause may reach further).
+SIGNAL_LOOKBACK_DAYS = 366
 FALLING_RATIO = 0.5
+COMPLAINT_DAYS = 90  # complaints_90d
 
 
 def signals_before(activity: Activity, kind: SignalKind, as_of: datetime) -> list[Signal]:
@@ -42,7 +47,7 @@ def fatigue_of(activity: Activity, counter: Counter, as_of: datetime) -> Fatigue
     complaints = signals_before(activity, SignalKind.complained, as_of)
     return Fatigue(
         unsubscribed_channels=tuple(sorted(unsubscribed)),
-        complaints_90d=sum(1 for s in complaints if s.at > as_of - timedelta(days=90)),
+        complaints_90d=sum(1 for s in complaints if s.at > as_of - timedelta(days=COMPLAINT_DAYS)),
         open_rate_recent=_rate(
             counter, Window(as_of - timedelta(days=UNJUDGED_DAYS), RECENT_DAYS - UNJUDGED_DAYS)
         ),

@@ -1,13 +1,15 @@
 """The frequency status of one customer at one instant: the heart of Touchbase."""
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from app.cadence.calendar import customer_calendar
 from app.cadence.caps import CapUse, cap_use, caps_of, target_state
+from app.cadence.changes import recheck_at, valid_until
 from app.cadence.conflicts import channel_denials, common_denials, owner_of
 from app.cadence.fatigue import (
-    UNJUDGED_DAYS,
+    FATIGUE_WINDOWS,
     Condition,
     complaint_pause_reason,
     complaint_pauses,
@@ -19,7 +21,7 @@ from app.cadence.fatigue import (
     suppressions,
 )
 from app.cadence.followup import next_follow_up
-from app.cadence.rules import applicable_rule, candidate_rules, next_rule_change
+from app.cadence.rules import applicable_rule, candidate_rules
 from app.cadence.types import (
     WELL_KNOWN_CHANNELS,
     Activity,
@@ -34,11 +36,9 @@ from app.cadence.types import (
     StatusCode,
     WindowCount,
 )
-from app.cadence.windows import Counter, Selector, Window, first_instant
+from app.cadence.windows import Counter, Selector, Window
 
 COUNT_WINDOWS = {"7d": 7, "30d": 30, "90d": 90}
-# Open rates look back 30 and 90 days, and leave out the last UNJUDGED_DAYS.
-FATIGUE_WINDOWS = (UNJUDGED_DAYS, 30, 90)
 
 
 def window_days_needed(policy: Policy, profile: Profile, as_of: datetime) -> frozenset[int]:
@@ -51,42 +51,66 @@ def window_days_needed(policy: Policy, profile: Profile, as_of: datetime) -> fro
     return frozenset(days)
 
 
-def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: datetime) -> Status:
-    """Apply the policy to the customer's activity up to ``as_of``."""
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """What a status is made of, judged once and read by every part of the answer."""
+
+    rule: Rule
+    counter: Counter
+    caps: list[CapUse]
+    paused: dict[str, datetime]  # channels a complaint pauses, with their ends
+    suppressed: list[Condition]
+    over: list[Condition]
+    follow_up: NextFollowUp
+
+
+def _judge(policy: Policy, profile: Profile, activity: Activity, as_of: datetime) -> _Parts:
     rule = applicable_rule(policy, profile, as_of, activity.outbound_in_stage)
     counter = Counter(activity)
     caps = [cap_use(counted, counter, as_of) for counted in caps_of(rule, profile)]
     fatigue = fatigue_of(activity, counter, as_of)
     paused = complaint_pauses(policy, activity, as_of)
-    suppressed = suppressions(policy, profile, activity, as_of)
-    over = _over_conditions(policy, activity, caps, fatigue, as_of)
     held = [*_cap_frees(caps), *filter(None, [reopens_at(profile, paused)])]
-    follow_up = next_follow_up(
-        rule, profile, activity, customer_calendar(policy, profile), held, paused
-    )
-    status = _status_code(suppressed, over, follow_up, as_of)
-    recheck_at = _recheck_at(policy, profile, activity, caps, suppressed, over, paused, as_of)
-    reasons = _reasons(policy, profile, suppressed, over, paused, caps, follow_up, activity, as_of)
+    return _Parts(
+        rule=rule, counter=counter, caps=caps, paused=paused,
+        suppressed=suppressions(policy, profile, activity, as_of),
+        over=_over_conditions(policy, activity, caps, fatigue, as_of),
+        follow_up=next_follow_up(
+            rule, profile, activity, customer_calendar(policy, profile), held, paused
+        ),
+    )  # fmt: skip
+
+
+def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: datetime) -> Status:
+    """Apply the policy to the customer's activity up to ``as_of``."""
+    parts = _judge(policy, profile, activity, as_of)
+    rule, counter, follow_up = parts.rule, parts.counter, parts.follow_up
+    conditions = [*parts.suppressed, *parts.over]
+    recheck = recheck_at(policy, profile, activity, parts.caps, conditions, parts.paused, as_of)
     return Status(
         as_of=as_of,
         policy_version=policy.version,
         rule=rule.name,
-        status=status,
-        contactable_now=is_contactable(policy, profile, activity, rule, caps, paused, as_of),
-        reasons=(*reasons, *_targets_unmet(rule, counter, as_of)),
+        status=_status_code(parts, as_of),
+        contactable_now=is_contactable(policy, profile, activity, parts, as_of),
+        reasons=(*_reasons(policy, profile, activity, parts, as_of), *_targets_unmet(parts, as_of)),
         last_contact_at=activity.last_contact_at,
         last_outbound_at=activity.last_outbound_at,
         last_inbound_at=activity.last_inbound_at,
         counts=_counts(counter, as_of),
-        caps=tuple(c.state for c in caps),
+        caps=tuple(c.state for c in parts.caps),
         targets=tuple(target_state(t, counter, as_of) for t in rule.targets),
-        fatigue=fatigue,
+        fatigue=fatigue_of(activity, counter, as_of),
         next_follow_up=follow_up,
-        suppressed_until=max((c.until for c in suppressed if c.until), default=None),
-        over_until=_over_until(over, recheck_at),
-        recheck_at=recheck_at,
+        suppressed_until=max((c.until for c in parts.suppressed if c.until), default=None),
+        over_until=_over_until(parts.over, recheck),
+        recheck_at=recheck,
+        valid_until=valid_until(
+            recheck, rule, activity, counter, window_days_needed(policy, profile, as_of),
+            follow_up, customer_calendar(policy, profile), as_of,
+        ),
         missing_days=frozenset(counter.missing_days),
-    )
+    )  # fmt: skip
 
 
 def _counts(counter: Counter, as_of: datetime) -> dict[str, WindowCount]:
@@ -139,15 +163,11 @@ def _cap_frees(caps: list[CapUse]) -> list[datetime]:
     return [c.state.frees_at for c in caps if c.reached and c.state.frees_at is not None]
 
 
-def _status_code(
-    suppressed: list[Condition],
-    over: list[Condition],
-    follow_up: NextFollowUp,
-    as_of: datetime,
-) -> StatusCode:
-    if suppressed:
+def _status_code(parts: _Parts, as_of: datetime) -> StatusCode:
+    follow_up = parts.follow_up
+    if parts.suppressed:
         return StatusCode.suppressed
-    if over:
+    if parts.over:
         return StatusCode.over_contacted
     if follow_up.overdue_at is not None and as_of >= follow_up.overdue_at:
         return StatusCode.overdue
@@ -172,24 +192,17 @@ def _timing_reason(follow_up: NextFollowUp, activity: Activity, as_of: datetime)
 
 
 def _reasons(
-    policy: Policy,
-    profile: Profile,
-    suppressed: list[Condition],
-    over: list[Condition],
-    paused: dict[str, datetime],
-    caps: list[CapUse],
-    follow_up: NextFollowUp,
-    activity: Activity,
-    as_of: datetime,
+    policy: Policy, profile: Profile, activity: Activity, parts: _Parts, as_of: datetime
 ) -> Iterable[Reason]:
-    yield from (c.reason for c in suppressed)
-    yield from (c.reason for c in over)
-    if not any(c.reason.code == "complaint_pause" for c in suppressed):
+    yield from (c.reason for c in parts.suppressed)
+    yield from (c.reason for c in parts.over)
+    if not any(c.reason.code == "complaint_pause" for c in parts.suppressed):
+        paused = parts.paused
         for channel in sorted(c for c in paused if not is_opted_out(profile, c)):
             yield complaint_pause_reason(channel, paused[channel], policy)
-    if (timing := _timing_reason(follow_up, activity, as_of)) is not None:
+    if (timing := _timing_reason(parts.follow_up, activity, as_of)) is not None:
         yield timing
-    for cap in (c for c in caps if c.reached and not c.exceeded):
+    for cap in (c for c in parts.caps if c.reached and not c.exceeded):
         state = cap.state
         message = (
             f"The cap of {state.max} outbound contacts in {state.window_days} days is reached."
@@ -197,9 +210,9 @@ def _reasons(
         yield Reason("cap_reached", message, state.frees_at)
 
 
-def _targets_unmet(rule: Rule, counter: Counter, as_of: datetime) -> Iterable[Reason]:
-    for target in rule.targets:
-        progress = target_state(target, counter, as_of)
+def _targets_unmet(parts: _Parts, as_of: datetime) -> Iterable[Reason]:
+    for target in parts.rule.targets:
+        progress = target_state(target, parts.counter, as_of)
         if not progress.met:
             depth = f" of {target.depth} depth or deeper" if target.depth else ""
             message = (
@@ -219,50 +232,14 @@ def open_channels(profile: Profile, rule: Rule) -> list[str]:
 
 
 def is_contactable(
-    policy: Policy,
-    profile: Profile,
-    activity: Activity,
-    rule: Rule,
-    caps: list[CapUse],
-    paused: dict[str, datetime],
-    as_of: datetime,
+    policy: Policy, profile: Profile, activity: Activity, parts: _Parts, as_of: datetime
 ) -> bool:
     """Would the owner's conflict check at ``as_of`` be allowed on some channel?"""
     calendar = customer_calendar(policy, profile)
-    owner = owner_of(profile)
-    if common_denials(profile, activity, rule, calendar, owner, as_of):
+    if common_denials(profile, activity, parts.rule, calendar, owner_of(profile), as_of):
         return False
-    states = [c.state for c in caps]
+    states = [c.state for c in parts.caps]
     return any(
-        not channel_denials(policy, profile, states, paused, c)
-        for c in open_channels(profile, rule)
+        not channel_denials(policy, profile, states, parts.paused, c)
+        for c in open_channels(profile, parts.rule)
     )
-
-
-def _recheck_at(
-    policy: Policy,
-    profile: Profile,
-    activity: Activity,
-    caps: list[CapUse],
-    suppressed: list[Condition],
-    over: list[Condition],
-    paused: dict[str, datetime],
-    as_of: datetime,
-) -> datetime | None:
-    """The next instant something other than due or overdue may change this status."""
-    candidates: list[datetime | None] = [next_rule_change(policy, profile, as_of)]
-    candidates += [c.until for c in suppressed] + [c.until for c in over]
-    candidates += list(paused.values())
-    candidates += [c.state.frees_at for c in caps] + [c.exceeded_until for c in caps]
-    candidates += [r.expires_at for r in activity.reservations]
-    candidates += [activity.next_touch_at]  # a touch dated ahead counts from its instant
-    candidates += _engagement_changes(activity, as_of)
-    return min((t for t in candidates if t is not None and t > as_of), default=None)
-
-
-def _engagement_changes(activity: Activity, as_of: datetime) -> list[datetime | None]:
-    """Open rates move when an email crosses the 2-, 30- or 90-day line (a day early if
-    bucketed)."""
-    emails = [e.at for e in activity.events if e.channel == "email" and e.outbound]
-    emails += [first_instant(d) for d in activity.days if d.channel == "email" and d.outbound]
-    return [at + timedelta(days=days) for at in emails for days in FATIGUE_WINDOWS]

@@ -349,4 +349,5 @@ class Status:
     suppressed_until: datetime | None  # the schedule the store keeps, for lists and queues
     over_until: datetime | None
     recheck_at: datetime | None
+    valid_until: datetime | None  # the first instant anything here may change; None: never
     missing_days: frozenset[date] = frozenset()

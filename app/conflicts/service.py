@@ -13,10 +13,11 @@ from app.audit import service as audit
 from app.audit.schemas import Action
 from app.conflicts import repository
 from app.conflicts.schemas import CheckIn, CheckRead, PlanCreate, PlanRead, PlanStatus
+from app.customers import repository as customers_repo
 from app.customers.service import CustomerNotFound
 from app.errors import Conflict, NotFound
-from app.frequency import repository as frequency_repo
 from app.frequency import service as frequency
+from app.refresh import service as refresh
 from app.tenants.schemas import Role
 from app.tenants.service import Principal
 from app.touches.schemas import Actor
@@ -123,10 +124,11 @@ async def judge(
     """The engine's verdict on a contact; with ``serialise``, holding the customer's row so
     concurrent deciders (reservations, plans) take turns."""
     tenant_id = principal.tenant_id
-    if serialise and not await frequency_repo.lock_customers(session, tenant_id, [customer_id]):
+    row = None
+    if serialise and (row := await customers_repo.lock(session, tenant_id, customer_id)) is None:
         raise CustomerNotFound(customer_id)
     policy, profile, activity, status = await frequency.judge_customer(
-        session, tenant_id, customer_id, request.at
+        session, tenant_id, customer_id, request.at, row
     )
     around = await surroundings(
         session, tenant_id, customer_id, request.at, policy.recent_contact_hours
@@ -167,7 +169,7 @@ async def check_contact(
                 {**row, "kind": "reservation", "status": "approved", "expires_at": expires_at,
                  "reasons": stored_reasons(verdict), "decided_at": now},
             )  # fmt: skip
-            await frequency.customers_changed(session, principal.tenant_id, [body.customer_id], now)
+            await refresh.customers_changed(session, principal.tenant_id, [body.customer_id])
         await audit.record(
             session, principal, Action.check_reserve, verdict.decision.value, at=now,
             customer_id=body.customer_id, actor=request.actor,

@@ -1,7 +1,7 @@
 """SQL for customer profiles."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -142,3 +142,60 @@ async def find_by_email(
     for email, customer_id in await session.execute(stmt):
         found.setdefault(email, []).append(customer_id)
     return found
+
+
+OPT_OUT = text(
+    "UPDATE customers c SET preferences = jsonb_set(c.preferences, '{opted_out_channels}',"
+    " to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(ARRAY(SELECT jsonb_array_elements_text("
+    " coalesce(c.preferences->'opted_out_channels', '[]'))) || u.channels) AS x ORDER BY x))),"
+    " updated_at = :now"
+    " FROM (SELECT customer_id, array_agg(channel) AS channels FROM unnest(CAST(:customer_id AS"
+    " text[]), CAST(:channel AS text[])) AS v(customer_id, channel) GROUP BY customer_id) AS u"
+    " WHERE c.tenant_id = :tenant_id AND c.customer_id = u.customer_id"
+)
+
+
+async def opt_out(
+    session: AsyncSession, tenant_id: uuid.UUID, pairs: Sequence[tuple[str, str]], now: datetime
+) -> None:
+    """Add each (customer, channel) to the customer's opted-out channels."""
+    if not pairs:
+        return
+    ordered = sorted(set(pairs))
+    await session.execute(
+        OPT_OUT,
+        {
+            "tenant_id": tenant_id,
+            "customer_id": [p[0] for p in ordered],
+            "channel": [p[1] for p in ordered],
+            "now": now,
+        },
+    )
+
+
+async def lock(session: AsyncSession, tenant_id: uuid.UUID, customer_id: str) -> RowMapping | None:
+    """A profile held until the caller's transaction ends (deciders that count, such as
+    reservations, take turns on it), with the tenant's active policy version beside it.
+
+    ``FOR NO KEY UPDATE`` does not wait for writers that only reference the customer (a
+    touch's foreign key takes a key-share lock)."""
+    stmt = (
+        select(*customers.c, policies_repo.active_version_of(tenant_id).label("policy_version"))
+        .where(customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id)
+        .with_for_update(of=customers, key_share=True)
+    )
+    row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
+    return row
+
+
+async def with_policy_version(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]
+) -> list[RowMapping]:
+    """Profiles in id order, each with the tenant's active policy version beside it."""
+    stmt = (
+        select(*customers.c, policies_repo.active_version_of(tenant_id).label("policy_version"))
+        .where(customers.c.tenant_id == tenant_id)
+        .where(customers.c.customer_id.in_(sorted(set(customer_ids))))
+        .order_by(customers.c.customer_id)
+    )
+    return list((await session.execute(stmt)).mappings())

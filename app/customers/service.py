@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.customers import repository
 from app.customers.schemas import CustomerFilters, CustomerRead, CustomerWrite
 from app.errors import Invalid, NotFound, validation_items
-from app.frequency import service as frequency
+from app.refresh import service as refresh
 
 
 class CustomerNotFound(NotFound):
@@ -62,7 +62,7 @@ async def put_customer(
 ) -> tuple[CustomerRead, bool]:
     check_path_id(profile, customer_id)
     row, created = await repository.put(session, tenant_id, customer_id, to_columns(profile), now)
-    await frequency.customers_changed(session, tenant_id, [customer_id], now)
+    await refresh.customers_changed(session, tenant_id, [customer_id])
     await session.commit()
     return to_read(row), created
 
@@ -107,7 +107,7 @@ async def patch_customer(
         stage_entered_at=now if stage_moved else None,
         now=now,
     )
-    await frequency.customers_changed(session, tenant_id, [customer_id], now)
+    await refresh.customers_changed(session, tenant_id, [customer_id])
     await session.commit()
     return to_read(row)
 

@@ -13,8 +13,6 @@ from app import cadence
 from app.cadence.windows import MICROSECOND, day_span, span_of
 from app.frequency import repository
 
-SIGNAL_LOOKBACK_DAYS = 366
-
 
 async def load(
     session: AsyncSession,
@@ -29,7 +27,7 @@ async def load(
     """Each customer's activity up to ``as_of``, summarised as the plan says; unsubscribes and
     complaints of the last year, or longer if a complaint pause is; the reservations open
     at ``as_of``, and with ``with_locks`` the locks active then."""
-    signal_days = max(SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
+    signal_days = max(cadence.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
     rows = await repository.activities(
         session, tenant_id, {p.customer_id: p.stage_entered_at for p in profiles}, as_of,
         runs=plan.runs, segments=plan.segments, exact_days=sorted(plan.exact_days),

@@ -1,5 +1,5 @@
-"""What a stored touch changes besides its row: day counts, engagement flags, opt-outs and
-the customer's schedule, all in the transaction that stores it."""
+"""The per-day contact counts the frequency windows read, kept with the touches: new
+contacts, contacts newly engaged and contacts whose instant moved add to them."""
 
 import uuid
 from collections import defaultdict
@@ -9,11 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.conflicts.consumption import consume_plans
 from app.frequency import repository
-from app.frequency.service import refresh_schedules
 
-ENGAGING_OUTCOMES = frozenset({"opened", "clicked"})
 DeltaKey = tuple[str, date, str]
 
 
@@ -44,48 +41,30 @@ def add_into(
         target[column] += n
 
 
-async def on_touches_stored(
-    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[Mapping[Any, Any]], now: datetime
+async def count_contacts(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    contacts: Sequence[Mapping[Any, Any]],
+    newly_engaged: Sequence[Mapping[Any, Any]],
 ) -> None:
-    """Count new contacts, flag engaged ones, record opt-outs, refresh the schedules."""
-    if not rows:
-        return
-    await repository.lock_customers(session, tenant_id, [r["customer_id"] for r in rows])
+    """Add new contacts, and earlier contacts an engagement has just reached, to the counts."""
     deltas: dict[DeltaKey, dict[str, int]] = {}
-    contacts = [r for r in rows if r["kind"] == "contact"]
     for row in contacts:
-        add_into(
-            deltas, _key(row["customer_id"], row["occurred_at"], row["channel"]), contact_delta(row)
-        )
-    engagements = [r for r in rows if r["kind"] == "engagement"]
-    refs = [
-        (r["source"], r["ref_external_id"], r["occurred_at"])
-        for r in engagements
-        if r["outcome"] in ENGAGING_OUTCOMES and r["ref_external_id"]
-    ]
-    flagged = await repository.mark_engaged(session, tenant_id, refs)
-    for row in (r for r in flagged if r["direction"] == "outbound"):
+        key = _key(row["customer_id"], row["occurred_at"], row["channel"])
+        add_into(deltas, key, contact_delta(row))
+    for row in (r for r in newly_engaged if r["direction"] == "outbound"):
         add_into(
             deltas, _key(row["customer_id"], row["occurred_at"], row["channel"]), {"engaged": 1}
         )
     await repository.add_day_counts(session, tenant_id, deltas)
-    opt_outs = [
-        (r["customer_id"], r["channel"]) for r in engagements if r["outcome"] == "unsubscribed"
-    ]
-    await repository.opt_out(session, tenant_id, opt_outs, now)
-    await consume_plans(session, tenant_id, contacts)
-    affected = {r["customer_id"] for r in rows} | {r["customer_id"] for r in flagged}
-    await refresh_schedules(session, tenant_id, sorted(affected), now)
 
 
-async def on_contacts_moved(
-    session: AsyncSession, tenant_id: uuid.UUID, moved: Iterable[Mapping[Any, Any]], now: datetime
+async def recount_moved(
+    session: AsyncSession, tenant_id: uuid.UUID, moved: Iterable[Mapping[Any, Any]]
 ) -> None:
     """Contacts whose ``occurred_at`` moved (a provider's earlier event came late)."""
     deltas: dict[DeltaKey, dict[str, int]] = {}
-    customers: set[str] = set()
     for row in moved:
-        customers.add(row["customer_id"])
         add_into(
             deltas, _key(row["customer_id"], row["old_at"], row["channel"]), contact_delta(row, -1)
         )
@@ -93,4 +72,3 @@ async def on_contacts_moved(
             deltas, _key(row["customer_id"], row["occurred_at"], row["channel"]), contact_delta(row)
         )
     await repository.add_day_counts(session, tenant_id, deltas)
-    await refresh_schedules(session, tenant_id, sorted(customers), now)

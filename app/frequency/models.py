@@ -1,7 +1,7 @@
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import DateTime, ForeignKeyConstraint, Index, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Index, LargeBinary, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -9,6 +9,14 @@ from app.db import Base
 CUSTOMER_FK = ForeignKeyConstraint(
     ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.customer_id"]
 )
+
+
+def _owned_by_customer() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["tenant_id", "customer_id"],
+        ["customers.tenant_id", "customers.customer_id"],
+        ondelete="CASCADE",
+    )
 
 
 class CustomerDayCount(Base):
@@ -73,3 +81,23 @@ class CustomerSchedule(Base):
     segment: Mapped[str | None] = mapped_column(Text)
     stage: Mapped[str | None] = mapped_column(Text)
     refreshed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # the refresh mark this verdict accounts for: an older computation never overwrites it
+    computed_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class StatusDocument(Base):
+    """A customer's whole status (as ``GET /status`` answers it, without ``as_of``), judged at
+    ``computed_at`` and true until ``valid_until`` unless something is written."""
+
+    __tablename__ = "status_documents"
+    __table_args__ = (
+        _owned_by_customer(),
+        Index("ix_status_documents_valid_until", "valid_until"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    computed_seq: Mapped[int] = mapped_column(BigInteger)

@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.frequency.models import CustomerDayCount, CustomerSchedule
-from app.policies.repository import active_version_of
+from app.refresh.models import RefreshMark
 from app.touches.models import MANUAL_OUTBOUND_CONDITION, RESPONSE_CONDITION, SIGNAL_CONDITION
 
 day_counts = cast(Table, CustomerDayCount.__table__)
 schedules = cast(Table, CustomerSchedule.__table__)
 customers = cast(Table, Customer.__table__)
+marks = cast(Table, RefreshMark.__table__)
 
 COUNT_COLUMNS = ("outbound", "outbound_automated", "inbound", "light", "value", "deep", "engaged")
 
@@ -47,73 +48,6 @@ async def add_day_counts(
     for column in COUNT_COLUMNS:
         params[column] = [deltas[k].get(column, 0) for k in keys]
     await session.execute(ADD_DAY_COUNTS, params)
-
-
-def _mark_engaged(condition: str) -> str:
-    """Set the engagement instant of the contacts (source, external_id) point at, where
-    ``condition`` holds of the stored one: re-checked on the locked row, so two concurrent
-    engagements of one contact flag it once."""
-    return (
-        "UPDATE touches c SET engaged_at = e.at FROM (SELECT source, ref, min(at) AS at"
-        " FROM unnest(CAST(:source AS text[]), CAST(:ref AS text[]),"
-        " CAST(:at AS timestamptz[])) AS u(source, ref, at) GROUP BY source, ref) AS e"
-        " WHERE c.tenant_id = :tenant_id AND c.source = e.source AND c.external_id = e.ref"
-        f" AND c.kind = 'contact' AND ({condition})"
-        " RETURNING c.customer_id, c.occurred_at, c.channel, c.direction"
-    )
-
-
-FIRST_ENGAGEMENTS = text(_mark_engaged("c.engaged_at IS NULL"))
-EARLIER_ENGAGEMENTS = text(_mark_engaged("c.engaged_at > e.at"))
-
-
-async def mark_engaged(
-    session: AsyncSession, tenant_id: uuid.UUID, refs: Sequence[tuple[str, str, datetime]]
-) -> list[RowMapping]:
-    """Record when the stored contacts these opened or clicked engagements point at, by
-    (source, external_id, occurred_at), were first engaged; returns the contacts engaged for
-    the first time. (A contact that comes after its engagement is flagged as it is inserted.)"""
-    if not refs:
-        return []
-    ordered = sorted(set(refs))
-    params = {
-        "tenant_id": tenant_id,
-        "source": [r[0] for r in ordered],
-        "ref": [r[1] for r in ordered],
-        "at": [r[2] for r in ordered],
-    }
-    first = list((await session.execute(FIRST_ENGAGEMENTS, params)).mappings())
-    await session.execute(EARLIER_ENGAGEMENTS, params)
-    return first
-
-
-OPT_OUT = text(
-    "UPDATE customers c SET preferences = jsonb_set(c.preferences, '{opted_out_channels}',"
-    " to_jsonb(ARRAY(SELECT DISTINCT x FROM unnest(ARRAY(SELECT jsonb_array_elements_text("
-    " coalesce(c.preferences->'opted_out_channels', '[]'))) || u.channels) AS x ORDER BY x))),"
-    " updated_at = :now"
-    " FROM (SELECT customer_id, array_agg(channel) AS channels FROM unnest(CAST(:customer_id AS"
-    " text[]), CAST(:channel AS text[])) AS v(customer_id, channel) GROUP BY customer_id) AS u"
-    " WHERE c.tenant_id = :tenant_id AND c.customer_id = u.customer_id"
-)
-
-
-async def opt_out(
-    session: AsyncSession, tenant_id: uuid.UUID, pairs: Sequence[tuple[str, str]], now: datetime
-) -> None:
-    """Add each (customer, channel) to the customer's opted-out channels."""
-    if not pairs:
-        return
-    ordered = sorted(set(pairs))
-    await session.execute(
-        OPT_OUT,
-        {
-            "tenant_id": tenant_id,
-            "customer_id": [p[0] for p in ordered],
-            "channel": [p[1] for p in ordered],
-            "now": now,
-        },
-    )
 
 
 def _latest(column: str, condition: str) -> str:
@@ -286,6 +220,7 @@ SCHEDULE_COLUMNS = (
     ("suppressed_until", "timestamptz"), ("over_until", "timestamptz"),
     ("recheck_at", "timestamptz"), ("weight", "float8"), ("owner_rep", "text"),
     ("owner_team", "text"), ("segment", "text"), ("stage", "text"), ("refreshed_at", "timestamptz"),
+    ("computed_seq", "bigint"),
 )  # fmt: skip
 
 UPSERT_SCHEDULES = text(
@@ -295,19 +230,88 @@ UPSERT_SCHEDULES = text(
     + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in SCHEDULE_COLUMNS)
     + ") AS u ORDER BY 1 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name, _ in SCHEDULE_COLUMNS[1:])
+    # a computation that accounts for an older mark never overwrites a newer one
+    + " WHERE customer_schedules.computed_seq <= excluded.computed_seq"
 )
+
+DOCUMENT_COLUMNS = (
+    ("customer_id", "text"), ("document", "bytea"), ("computed_at", "timestamptz"),
+    ("valid_until", "timestamptz"), ("computed_seq", "bigint"),
+)  # fmt: skip
+
+UPSERT_DOCUMENTS = text(
+    "INSERT INTO status_documents (tenant_id, "
+    + ", ".join(name for name, _ in DOCUMENT_COLUMNS)
+    + ") SELECT CAST(:tenant_id AS uuid), u.* FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in DOCUMENT_COLUMNS)
+    + ") AS u ORDER BY 1 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name, _ in DOCUMENT_COLUMNS[1:])
+    + " WHERE status_documents.computed_seq <= excluded.computed_seq"
+)
+
+
+async def _upsert(
+    session: AsyncSession,
+    statement: Any,
+    columns: Sequence[tuple[str, str]],
+    tenant_id: uuid.UUID,
+    rows: Sequence[dict[str, Any]],
+) -> None:
+    """One statement for the lot, in customer order (no deadlocks between refreshers)."""
+    if rows:
+        params: dict[str, Any] = {"tenant_id": tenant_id}
+        for name, _ in columns:
+            params[name] = [row[name] for row in rows]
+        await session.execute(statement, params)
 
 
 async def upsert_schedules(
     session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Store computed schedules, one statement for the lot (in customer order: no deadlocks)."""
-    if not rows:
-        return
-    params: dict[str, Any] = {"tenant_id": tenant_id}
-    for name, _ in SCHEDULE_COLUMNS:
-        params[name] = [row[name] for row in rows]
-    await session.execute(UPSERT_SCHEDULES, params)
+    await _upsert(session, UPSERT_SCHEDULES, SCHEDULE_COLUMNS, tenant_id, rows)
+
+
+async def upsert_documents(
+    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
+) -> None:
+    await _upsert(session, UPSERT_DOCUMENTS, DOCUMENT_COLUMNS, tenant_id, rows)
+
+
+# The stored document, if it may be served now: no mark, judged by now, not yet expired.
+SERVABLE_DOCUMENT = text(
+    "SELECT d.document FROM status_documents d WHERE d.tenant_id = :tenant_id"
+    " AND d.customer_id = :customer_id AND d.computed_at <= :now"
+    " AND (d.valid_until IS NULL OR d.valid_until > :now)"
+    " AND NOT EXISTS (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = d.tenant_id"
+    " AND m.customer_id = d.customer_id)"
+)
+
+
+async def servable_document(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, now: datetime
+) -> bytes | None:
+    params = {"tenant_id": tenant_id, "customer_id": customer_id, "now": now}
+    document: bytes | None = await session.scalar(SERVABLE_DOCUMENT, params)
+    return document
+
+
+# Every path that stores verdicts locks schedules before documents, each in customer order:
+# here the schedules of the expired documents, skipping those another refresher holds.
+EXPIRED_DOCUMENTS = text(
+    "SELECT s.tenant_id, s.customer_id, s.computed_seq FROM customer_schedules s"
+    " JOIN (SELECT tenant_id, customer_id FROM status_documents WHERE valid_until <= :now"
+    " ORDER BY valid_until LIMIT :limit) AS d USING (tenant_id, customer_id)"
+    " ORDER BY s.tenant_id, s.customer_id FOR UPDATE OF s SKIP LOCKED"
+)
+
+
+async def expired_documents(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[uuid.UUID, str, int]]:
+    """Customers whose stored document time has made untrue, oldest first, with the seq
+    their verdict accounts for; held until the caller's transaction ends."""
+    rows = await session.execute(EXPIRED_DOCUMENTS, {"now": now, "limit": limit})
+    return [(r.tenant_id, r.customer_id, r.computed_seq) for r in rows]
 
 
 def status_expression(now: datetime) -> ColumnElement[str]:
@@ -324,42 +328,56 @@ def status_expression(now: datetime) -> ColumnElement[str]:
 
 @dataclass(frozen=True, slots=True)
 class Scope:
-    """Which customers a list covers."""
+    """Which customers a list covers: by their stored schedules, or by their profiles (a
+    customer just created has no schedule yet), whose columns bear the same names."""
 
     owner_rep: str | None = None
     team: str | None = None
     segment: str | None = None
     stage: str | None = None
 
-    def conditions(self) -> list[ColumnElement[bool]]:
-        s = schedules.c
+    def conditions(self, table: Table = schedules) -> list[ColumnElement[bool]]:
+        c = table.c
         pairs = (
-            (s.owner_rep, self.owner_rep),
-            (s.owner_team, self.team),
-            (s.segment, self.segment),
-            (s.stage, self.stage),
+            (c.owner_rep, self.owner_rep),
+            (c.owner_team, self.team),
+            (c.segment, self.segment),
+            (c.stage, self.stage),
         )
         return [column == value for column, value in pairs if value is not None]
 
 
-async def stale_in_scope(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    scope: Scope,
-    policy_version: int,
-    now: datetime,
-    limit: int,
-) -> list[str]:
-    """Customers whose stored schedule may no longer be what the engine says now."""
+async def marked_in_scope(
+    session: AsyncSession, tenant_id: uuid.UUID, scope: Scope, limit: int
+) -> dict[str, int]:
+    """Marked customers of the scope, by their profiles, with their marks' seqs."""
+    stmt = (
+        select(marks.c.customer_id, marks.c.seq)
+        .join(
+            customers,
+            (customers.c.tenant_id == marks.c.tenant_id)
+            & (customers.c.customer_id == marks.c.customer_id),
+        )
+        .where(marks.c.tenant_id == tenant_id, *scope.conditions(customers))
+        .order_by(marks.c.customer_id)
+        .limit(limit)
+    )
+    return {row.customer_id: row.seq for row in await session.execute(stmt)}
+
+
+async def expired_in_scope(
+    session: AsyncSession, tenant_id: uuid.UUID, scope: Scope, now: datetime, limit: int
+) -> dict[str, int]:
+    """Customers whose stored status time may have changed (other than by due or overdue,
+    which lists compare themselves), with the seq their schedule accounts for."""
     s = schedules.c
     stmt = (
-        select(s.customer_id)
-        .where(s.tenant_id == tenant_id, *scope.conditions())
-        .where(or_(s.recheck_at <= now, s.policy_version < policy_version))
+        select(s.customer_id, s.computed_seq)
+        .where(s.tenant_id == tenant_id, *scope.conditions(), s.recheck_at <= now)
         .order_by(s.customer_id)
         .limit(limit)
     )
-    return list(await session.scalars(stmt))
+    return {row.customer_id: row.computed_seq for row in await session.execute(stmt)}
 
 
 async def follow_up_page(
@@ -450,32 +468,4 @@ async def status_page(
     if after is not None:
         stmt = stmt.where(s.customer_id > after)
     stmt = stmt.order_by(s.customer_id).limit(limit)
-    return list((await session.execute(stmt)).mappings())
-
-
-async def tenant_customer_ids(
-    session: AsyncSession, tenant_id: uuid.UUID, *, after: str | None, limit: int
-) -> list[str]:
-    stmt = select(customers.c.customer_id).where(customers.c.tenant_id == tenant_id)
-    if after is not None:
-        stmt = stmt.where(customers.c.customer_id > after)
-    return list(await session.scalars(stmt.order_by(customers.c.customer_id).limit(limit)))
-
-
-async def lock_customers(
-    session: AsyncSession, tenant_id: uuid.UUID, ids: Sequence[str], *, skip_locked: bool = False
-) -> list[RowMapping]:
-    """Serialise schedule refreshes per customer (in id order, so never a deadlock); the
-    profiles locked, with the tenant's active policy version beside them.
-
-    ``FOR NO KEY UPDATE`` does not conflict with the key-share lock a touch's foreign key
-    takes, so a writer that inserted touches can still take it; with ``skip_locked`` a
-    refresh leaves customers that a writer is busy with (the writer refreshes them itself).
-    """
-    stmt = (
-        select(*customers.c, active_version_of(tenant_id).label("policy_version"))
-        .where(customers.c.tenant_id == tenant_id, customers.c.customer_id.in_(sorted(set(ids))))
-        .order_by(customers.c.customer_id)
-        .with_for_update(of=customers, key_share=True, skip_locked=skip_locked)
-    )
     return list((await session.execute(stmt)).mappings())

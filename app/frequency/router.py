@@ -1,7 +1,8 @@
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+import orjson
+from fastapi import APIRouter, Path, Query, Response
 
 from app.auth import Reader
 from app.db import SessionDep, read_only
@@ -25,29 +26,38 @@ AsOf = Annotated[
 @router.get(
     "/customers/{customer_id}/status",
     summary="A customer's frequency status",
+    response_model=StatusRead,
     responses=responses(401, 403, 404, 422),
 )
 @read_only
 async def get_status(
     customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
-) -> StatusRead:
+) -> Response:
     """Over, under or on track, and why: the active policy and profile applied to the touches
     up to `as_of`."""
-    return await service.customer_status(session, principal.tenant_id, customer_id, as_of or now)
+    document = await service.status_document(
+        session, principal.tenant_id, customer_id, as_of or now, now
+    )
+    return Response(document, media_type="application/json")
 
 
 @router.get(
     "/customers/{customer_id}/next-follow-up",
     summary="A customer's next follow-up",
+    response_model=NextFollowUpRead,
     responses=responses(401, 403, 404, 422),
 )
 @read_only
 async def get_next_follow_up(
     customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
-) -> NextFollowUpRead:
+) -> Response:
     """When, how and why to contact the customer next."""
-    status = await service.customer_status(session, principal.tenant_id, customer_id, as_of or now)
-    return status.next_follow_up
+    document = await service.status_document(
+        session, principal.tenant_id, customer_id, as_of or now, now
+    )
+    return Response(
+        orjson.dumps(orjson.loads(document)["next_follow_up"]), media_type="application/json"
+    )
 
 
 def _item(row: Any) -> ScheduleItem:

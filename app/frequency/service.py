@@ -1,22 +1,21 @@
 """Frequency status: evaluate customers with the engine, and keep their schedules fresh."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
 from app.cadence.fatigue import FOREVER
-from app.clock import Clock
 from app.customers import repository as customers_repo
 from app.errors import NotFound
 from app.frequency import activity as activity_store
-from app.frequency import repository
-from app.frequency.schemas import StatusRead
+from app.frequency import documents, repository
 from app.policies import service as policies
+from app.refresh import repository as marks
 from app.schemas import LATEST_JUDGED
 
 # How many customers one refresh evaluates per round of queries.
@@ -111,10 +110,16 @@ async def evaluate_many(
 
 
 async def judge_customer(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    customer_id: str,
+    as_of: datetime,
+    row: RowMapping | None = None,
 ) -> tuple[cadence.Policy, cadence.Profile, cadence.Activity, cadence.Status]:
-    """One customer's status at ``as_of``, with what it was judged from."""
-    row = await customers_repo.get_with_policy_version(session, tenant_id, customer_id)
+    """One customer's status at ``as_of``, judged live, with what it was judged from
+    (``row``: the profile with its policy version, if the caller holds it already)."""
+    if row is None:
+        row = await customers_repo.get_with_policy_version(session, tenant_id, customer_id)
     if row is None:
         raise NotFound(f"No customer {customer_id!r}.")
     policy = await policies.policy_version(session, tenant_id, row["policy_version"])
@@ -124,34 +129,17 @@ async def judge_customer(
     return policy, profile, activity, status
 
 
-async def customer_status(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime
-) -> StatusRead:
+async def status_document(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime, now: datetime
+) -> bytes:
+    """The status document at ``as_of``: read at once if it was stored for now and nothing
+    has changed since, else judged live."""
+    if as_of == now:
+        stored = await repository.servable_document(session, tenant_id, customer_id, now)
+        if stored is not None:
+            return documents.at_instant(stored, now)
     *_, status = await judge_customer(session, tenant_id, customer_id, as_of)
-    return to_read(customer_id, status)
-
-
-def to_read(customer_id: str, status: cadence.Status) -> StatusRead:
-    caps = [
-        {**_fields(cap), "channels": sorted(cap.channels) if cap.channels is not None else None}
-        for cap in status.caps
-    ]
-    return StatusRead.model_validate(
-        {
-            **_fields(status),
-            "customer_id": customer_id,
-            "reasons": [_fields(r) for r in status.reasons],
-            "counts": {k: _fields(v) for k, v in status.counts.items()},
-            "caps": caps,
-            "targets": [_fields(t) for t in status.targets],
-            "fatigue": _fields(status.fatigue),
-            "next_follow_up": _fields(status.next_follow_up),
-        }
-    )
-
-
-def _fields(obj: Any) -> dict[str, Any]:
-    return {name: getattr(obj, name) for name in obj.__slots__}
+    return documents.at_instant(documents.encode(customer_id, status), as_of)
 
 
 def schedule_row(
@@ -179,61 +167,68 @@ def schedule_row(
     }
 
 
-async def refresh_schedules(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    customer_ids: Sequence[str],
-    now: datetime,
-    *,
-    skip_busy: bool = False,
+def document_row(customer_id: str, status: cadence.Status, now: datetime) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "document": documents.encode(customer_id, status),
+        "computed_at": now,
+        "valid_until": status.valid_until,
+    }
+
+
+async def store_verdicts(
+    session: AsyncSession, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
 ) -> None:
-    """Recompute and store the schedules of these customers (in the caller's transaction,
-    holding their rows so concurrent writers cannot store a verdict that misses a touch)."""
-    rows = await repository.lock_customers(session, tenant_id, customer_ids, skip_locked=skip_busy)
+    """Judge these customers at ``now`` and store their schedules and status documents,
+    each accounting for the refresh mark of the seq given (an older one never overwrites
+    a newer)."""
+    rows = await customers_repo.with_policy_version(session, tenant_id, list(seqs))
     if not rows:
         return
     policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
     for start in range(0, len(rows), REFRESH_CHUNK):
         profiles = [to_profile(row) for row in rows[start : start + REFRESH_CHUNK]]
         statuses = await evaluate_many(session, tenant_id, policy, profiles, now)
-        schedule = [schedule_row(policy, p, statuses[p.customer_id], now) for p in profiles]
-        await repository.upsert_schedules(session, tenant_id, schedule)
+        schedules, docs = [], []
+        for profile in profiles:
+            status, seq = statuses[profile.customer_id], {"computed_seq": seqs[profile.customer_id]}
+            schedules.append({**schedule_row(policy, profile, status, now), **seq})
+            docs.append({**document_row(profile.customer_id, status, now), **seq})
+        await repository.upsert_schedules(session, tenant_id, schedules)
+        await repository.upsert_documents(session, tenant_id, docs)
 
 
-async def customers_changed(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str], now: datetime
+async def refresh(
+    session: AsyncSession, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
 ) -> None:
-    """Something a verdict depends on changed for these customers in the caller's
-    transaction (a profile, a reservation): their schedules must follow."""
-    await refresh_schedules(session, tenant_id, customer_ids, now)
+    """Store fresh verdicts of marked customers (id -> the seq of the mark seen) and remove
+    the marks they account for; the caller commits."""
+    await store_verdicts(session, tenant_id, seqs, now)
+    await marks.settle(session, tenant_id, dict(seqs))
 
 
-# Stale schedules are refreshed in rounds of this many (each its own transaction) before a
+# Stale verdicts are refreshed in rounds of this many (each its own transaction) before a
 # list answers, until none is left in its scope.
-LAZY_REFRESH_CHUNK = 5000
+LAZY_REFRESH_CHUNK = 2000
 
 
 async def refresh_stale(
     session: AsyncSession, tenant_id: uuid.UUID, scope: repository.Scope, now: datetime
 ) -> None:
-    """Bring the schedules a list is about to read up to date with what /status says now.
-
-    Customers a writer holds are skipped (the writer refreshes them itself); they may come
-    back from the query, so a round that finds nothing new ends the refresh."""
-    policy = await policies.active_policy(session, tenant_id)
-    tried: set[str] = set()
+    """Bring the schedules a list is about to read up to date with what /status says now:
+    the marked customers of its scope, and those whose recheck time has passed."""
+    done: set[str] = set()
     while True:
-        stale = await repository.stale_in_scope(
-            session, tenant_id, scope, policy.version, now, LAZY_REFRESH_CHUNK
+        stale = await repository.marked_in_scope(session, tenant_id, scope, LAZY_REFRESH_CHUNK)
+        stale |= await repository.expired_in_scope(
+            session, tenant_id, scope, now, LAZY_REFRESH_CHUNK
         )
-        new = [customer_id for customer_id in stale if customer_id not in tried]
-        if not new:
+        todo = {customer_id: seq for customer_id, seq in stale.items() if customer_id not in done}
+        if not todo:
             return
-        await refresh_schedules(session, tenant_id, new, now, skip_busy=True)
+        await refresh(session, tenant_id, todo, now)
         await session.commit()
-        tried.update(new)
-        if len(stale) < LAZY_REFRESH_CHUNK:
-            return
+        done.update(todo)
 
 
 async def follow_ups(
@@ -271,20 +266,3 @@ async def statuses(
     return await repository.status_page(
         session, tenant_id, scope, now=now, status=status, after=after, limit=limit
     )
-
-
-async def recompute_tenant(
-    sessionmaker: async_sessionmaker[AsyncSession], tenant_id: uuid.UUID, clock: Clock
-) -> None:
-    """Refresh every schedule of a tenant in batches, each its own transaction."""
-    after: str | None = None
-    while True:
-        async with sessionmaker() as session:
-            ids = await repository.tenant_customer_ids(
-                session, tenant_id, after=after, limit=REFRESH_CHUNK
-            )
-            if not ids:
-                return
-            await refresh_schedules(session, tenant_id, ids, clock.now(), skip_busy=True)
-            await session.commit()
-        after = ids[-1]

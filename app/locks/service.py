@@ -18,9 +18,9 @@ from app.audit.schemas import Action
 from app.customers import repository as customers_repo
 from app.customers.service import CustomerNotFound
 from app.errors import Conflict, Invalid, NotFound
-from app.frequency import repository as frequency_repo
 from app.locks import repository
 from app.locks.schemas import LockClaim, LockConflictRead, LockRead, LockStatus
+from app.refresh import service as refresh
 from app.tenants.schemas import Role
 from app.tenants.service import Principal
 
@@ -75,7 +75,7 @@ async def claim(
     """Claim a free customer (created: True), or get back the lock one already holds."""
     holder = claimed_holder(principal, body)
     tenant_id, customer_id = principal.tenant_id, body.customer_id
-    if not await frequency_repo.lock_customers(session, tenant_id, [customer_id]):
+    if await customers_repo.lock(session, tenant_id, customer_id) is None:
         raise CustomerNotFound(customer_id)
     row = None
     if not (blocking := await repository.not_ended(session, tenant_id, customer_id, now)):
@@ -95,6 +95,7 @@ async def claim(
         session, principal, Action.lock_claim, "claimed", at=now, customer_id=customer_id,
         actor=holder, lock_id=row["id"], details={"days": body.days},
     )  # fmt: skip
+    await refresh.customers_changed(session, tenant_id, [customer_id])  # contactable_now
     await session.commit()
     return to_read(principal, row, now), True
 
@@ -155,6 +156,7 @@ async def renew(
         session, principal, Action.lock_renew, "renewed", at=now, customer_id=row["customer_id"],
         lock_id=lock_id, details={"days": days, "expires_at": expires_at.isoformat()},
     )  # fmt: skip
+    await refresh.customers_changed(session, principal.tenant_id, [row["customer_id"]])
     await session.commit()
     return to_read(principal, row, now)
 
@@ -167,6 +169,7 @@ async def release(
     active = status_of(row, now) is LockStatus.active
     if active:
         await repository.set_end(session, principal.tenant_id, lock_id, released_at=now)
+        await refresh.customers_changed(session, principal.tenant_id, [row["customer_id"]])
     await audit.record(
         session, principal, Action.lock_release, "released" if active else "not_active", at=now,
         customer_id=row["customer_id"], lock_id=lock_id,

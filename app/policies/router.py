@@ -1,10 +1,9 @@
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter
 
 from app.auth import Admin, Reader
 from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
-from app.frequency import service as frequency
 from app.pagination import PageDep, page_of
 from app.policies import service
 from app.policies.schemas import PolicyDoc, PolicyRead
@@ -22,21 +21,11 @@ async def get_policy(session: SessionDep, principal: Reader) -> PolicyRead:
 
 @router.put("", summary="Activate a new cadence policy", responses=responses(401, 403, 413, 422))
 async def put_policy(
-    policy: PolicyDoc,
-    session: SessionDep,
-    principal: Admin,
-    now: NowDep,
-    request: Request,
-    background: BackgroundTasks,
+    policy: PolicyDoc, session: SessionDep, principal: Admin, now: NowDep
 ) -> PolicyRead:
-    """Validate the policy and make it the active version; schedules are then recomputed in
-    batches (lists recompute what is still stale before they answer)."""
-    activated = await service.put_policy(session, principal.tenant_id, policy, now)
-    state = request.app.state
-    background.add_task(
-        frequency.recompute_tenant, state.sessionmaker, principal.tenant_id, state.clock
-    )
-    return activated
+    """Validate the policy and make it the active version; every customer's verdict is then
+    refreshed in the background (reads and lists judge live what is not refreshed yet)."""
+    return await service.put_policy(session, principal.tenant_id, policy, now)
 
 
 @router.get("/versions", summary="Every policy version", responses=responses(401, 403, 422))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import cadence
 from app.policies import repository
 from app.policies.schemas import PolicyDoc, PolicyRead, from_engine, to_engine
+from app.refresh import service as refresh
 
 DEFAULT_DOCUMENT = from_engine(cadence.DEFAULT_POLICY)
 
@@ -60,8 +61,9 @@ async def get_policy(session: AsyncSession, tenant_id: uuid.UUID) -> PolicyRead:
 async def put_policy(
     session: AsyncSession, tenant_id: uuid.UUID, doc: PolicyDoc, now: datetime
 ) -> PolicyRead:
-    """Activate a new version; every customer's stored schedule is then refreshed."""
+    """Activate a new version: every customer's stored verdict is then refreshed."""
     row = await repository.add_next(session, tenant_id, doc.model_dump(mode="json"), now)
+    await refresh.tenant_changed(session, tenant_id)
     await session.commit()
     return _read(row)
 

@@ -167,3 +167,41 @@ async def merge_contacts(
     }
     result = (await session.execute(MERGE_CONTACTS, params)).mappings()
     return [row for row in result if row["old_at"] != row["occurred_at"]]
+
+
+def _mark_engaged(condition: str) -> str:
+    """Set the engagement instant of the contacts (source, external_id) point at, where
+    ``condition`` holds of the stored one: re-checked on the locked row, so two concurrent
+    engagements of one contact flag it once."""
+    return (
+        "UPDATE touches c SET engaged_at = e.at FROM (SELECT source, ref, min(at) AS at"
+        " FROM unnest(CAST(:source AS text[]), CAST(:ref AS text[]),"
+        " CAST(:at AS timestamptz[])) AS u(source, ref, at) GROUP BY source, ref) AS e"
+        " WHERE c.tenant_id = :tenant_id AND c.source = e.source AND c.external_id = e.ref"
+        f" AND c.kind = 'contact' AND ({condition})"
+        " RETURNING c.customer_id, c.occurred_at, c.channel, c.direction"
+    )
+
+
+FIRST_ENGAGEMENTS = text(_mark_engaged("c.engaged_at IS NULL"))
+EARLIER_ENGAGEMENTS = text(_mark_engaged("c.engaged_at > e.at"))
+
+
+async def mark_engaged(
+    session: AsyncSession, tenant_id: uuid.UUID, refs: Sequence[tuple[str, str, datetime]]
+) -> list[RowMapping]:
+    """Record when the stored contacts these opened or clicked engagements point at, by
+    (source, external_id, occurred_at), were first engaged; returns the contacts engaged for
+    the first time. (A contact that comes after its engagement is flagged as it is inserted.)"""
+    if not refs:
+        return []
+    ordered = sorted(set(refs))
+    params = {
+        "tenant_id": tenant_id,
+        "source": [r[0] for r in ordered],
+        "ref": [r[1] for r in ordered],
+        "at": [r[2] for r in ordered],
+    }
+    first = list((await session.execute(FIRST_ENGAGEMENTS, params)).mappings())
+    await session.execute(EARLIER_ENGAGEMENTS, params)
+    return first

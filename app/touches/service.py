@@ -11,9 +11,11 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
+from app.conflicts.consumption import consume_plans
 from app.customers import repository as customers_repo
 from app.errors import ErrorItem, Invalid, NotFound, validation_items
-from app.frequency import ingest as frequency
+from app.frequency import ingest as day_counts
+from app.refresh import service as refresh
 from app.touches import repository
 from app.touches.schemas import ItemStatus, TouchIn, TouchRead, TouchStored
 
@@ -109,7 +111,7 @@ async def _insert(
     await customers_repo.ensure_exist(session, tenant_id, [r["customer_id"] for r in rows], now)
     inserted = await repository.insert_new(session, tenant_id, rows)
     new = [{**r, "engaged": inserted[r["id"]]} for r in rows if r["id"] in inserted]
-    await frequency.on_touches_stored(session, tenant_id, new, now)
+    await _on_stored(session, tenant_id, new, now)
     refused = [o for o in outcomes if o.id not in inserted]
     if not refused:
         return
@@ -119,6 +121,35 @@ async def _insert(
         outcome.status = ItemStatus.duplicate
         outcome.row = stored[key]
         outcome.id = stored[key]["id"]
+
+
+ENGAGING_OUTCOMES = frozenset({"opened", "clicked"})
+
+
+async def _on_stored(
+    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """What new touches change besides their rows, in their transaction: the contacts they
+    engage, the day counts, opt-outs, the plans they carry out, and refresh marks (the
+    verdicts themselves are refreshed in bulk, off the request path)."""
+    if not rows:
+        return
+    contacts = [r for r in rows if r["kind"] == "contact"]
+    engagements = [r for r in rows if r["kind"] == "engagement"]
+    refs = [
+        (r["source"], r["ref_external_id"], r["occurred_at"])
+        for r in engagements
+        if r["outcome"] in ENGAGING_OUTCOMES and r["ref_external_id"]
+    ]
+    engaged = await repository.mark_engaged(session, tenant_id, refs)
+    await day_counts.count_contacts(session, tenant_id, contacts, engaged)
+    opt_outs = [
+        (r["customer_id"], r["channel"]) for r in engagements if r["outcome"] == "unsubscribed"
+    ]
+    await customers_repo.opt_out(session, tenant_id, opt_outs, now)
+    await consume_plans(session, tenant_id, contacts)
+    customers = {r["customer_id"] for r in rows} | {r["customer_id"] for r in engaged}
+    await refresh.customers_changed(session, tenant_id, sorted(customers))
 
 
 def count_created(outcomes: Sequence[ItemOutcome]) -> None:

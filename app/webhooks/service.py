@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import repository as customers_repo
 from app.errors import Conflict, ErrorItem, Invalid, Unauthorized, validation_items
-from app.frequency import ingest as frequency
+from app.frequency import ingest as day_counts
+from app.refresh import service as refresh
 from app.schemas import ID_PATTERN, SLUG_PATTERN
 from app.touches import repository as touches_repo
 from app.touches import service as touches
@@ -198,7 +199,8 @@ async def receive_sendgrid(
     stored = await touches.store(session, tenant_id, valid, now)
     news = _contact_news(valid, stored)
     moved = await touches_repo.merge_contacts(session, tenant_id, source["name"], news)
-    await frequency.on_contacts_moved(session, tenant_id, moved, now)
+    await day_counts.recount_moved(session, tenant_id, moved)
+    await refresh.customers_changed(session, tenant_id, sorted({r["customer_id"] for r in moved}))
     await session.commit()
     remaining = iter(stored)
     outcomes = [_outcome(p, remaining) for p in planned]

@@ -14,6 +14,7 @@ from app.cadence.types import WELL_KNOWN_CHANNELS
 from app.clock import FixedClock
 from app.frequency import service as frequency_service
 from app.frequency.models import CustomerSchedule
+from app.frequency.refresher import drain_marks
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import assert_problem
@@ -504,9 +505,12 @@ class TestRecompute:
     async def test_a_new_policy_is_stored_for_every_customer_without_a_list_read(
         self, app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
+        """The policy marks every customer; the background refresher stores the verdicts."""
         await a_varied_book(admin, clock)
         slow = {"name": "slow", "match": {}, "follow_up_days": 60, "overdue_after_days": 90}
         await set_policy(admin, {"rules": [slow]})
+        while await drain_marks(app.state.sessionmaker, clock, 500):
+            pass
         tenant_id = tenant_of_key(await tenant.key("admin"))
         stmt = select(CustomerSchedule.policy_version, CustomerSchedule.rule).where(
             CustomerSchedule.tenant_id == tenant_id

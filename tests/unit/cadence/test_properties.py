@@ -254,6 +254,21 @@ def counted(status: Status) -> tuple[object, ...]:
     )
 
 
+def assert_no_later_changes(status: Status, expected: Status) -> None:
+    """The same status as the exact one, with its next changes never later than the exact
+    ones (a bucket is assumed to change at its start)."""
+    for name in ("recheck_at", "valid_until"):
+        exact, rough = getattr(expected, name), getattr(status, name)
+        if exact is not None:
+            assert rough is not None, name
+            assert rough <= exact, name
+
+    def known(s: Status) -> Status:
+        return replace(s, recheck_at=None, valid_until=None, over_until=None)
+
+    assert known(status) == known(expected)
+
+
 # --- follow-up times ------------------------------------------------------------------------
 
 
@@ -443,12 +458,7 @@ def test_bucketed_activity_counts_like_exact_activity(
         status = evaluate(policy, profile, bucketed(exact, days), as_of)
     assert status.missing_days == frozenset()
     # bucketed days are assumed to change at their start: a recheck never comes later
-    if expected.recheck_at is not None:
-        assert status.recheck_at is not None
-        assert status.recheck_at <= expected.recheck_at
-    assert replace(status, recheck_at=None, over_until=None) == replace(
-        expected, recheck_at=None, over_until=None
-    )
+    assert_no_later_changes(status, expected)
 
 
 @SETTINGS
@@ -480,12 +490,7 @@ def test_the_stores_plan_judges_like_the_whole_history(
         plan = plan_buckets(windows, as_of, exact_days=exact_days, split_days=split_days)
         status = evaluate(policy, profile, planned(exact, plan), as_of)
     assert status.missing_days == frozenset()
-    if expected.recheck_at is not None:  # a bucket is assumed to change at its start
-        assert status.recheck_at is not None
-        assert status.recheck_at <= expected.recheck_at
-    assert replace(status, recheck_at=None, over_until=None) == replace(
-        expected, recheck_at=None, over_until=None
-    )
+    assert_no_later_changes(status, expected)  # a bucket is assumed to change at its start
 
 
 @SETTINGS
@@ -534,3 +539,39 @@ def test_an_empty_activity_is_never_contacted() -> None:
     status = evaluate(policy, profile, Activity(), START)
     assert status.status == "due"
     assert status.next_follow_up.overdue_at is None
+
+
+@SETTINGS
+@given(
+    policies(),
+    profiles(),
+    histories,
+    signals,
+    instants,
+    reservation_draws,
+    st.lists(st.floats(0, 1, exclude_max=True), min_size=1, max_size=4),
+)
+def test_nothing_in_a_status_changes_before_valid_until(
+    policy: Policy,
+    profile: Profile,
+    events: list[ContactEvent],
+    signal_list: list[Signal],
+    as_of: datetime,
+    reservations: list[tuple[int, int, str]],
+    shares: list[float],
+) -> None:
+    """A stored status document is served until valid_until: judged again at any instant
+    before it (nothing new written), it says the same, but for as_of."""
+    activity = activity_from(
+        until(events, as_of),
+        signals=[s for s in signal_list if s.at <= as_of],
+        reservations=reservations_at(as_of, reservations),
+    )
+    status = evaluate(policy, profile, activity, as_of)
+    end = status.valid_until or as_of + timedelta(days=400)
+    assert end > as_of
+    for share in shares:
+        later = as_of + (end - as_of) * share
+        later = min(later, end - timedelta(microseconds=1))  # a share close to 1 rounds up
+        again = evaluate(policy, profile, activity, later)
+        assert replace(again, as_of=as_of) == status, later

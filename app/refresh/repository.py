@@ -1,0 +1,102 @@
+"""SQL for refresh marks: set-based marking, claiming in rounds, settling after a refresh."""
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from sqlalchemy import Table, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.refresh.models import RefreshMark
+
+marks = cast(Table, RefreshMark.__table__)
+
+# In customer order, so concurrent writers lock marks in one order. A later change takes a
+# new seq and frees a claim: the refresh then running does not account for it.
+MARK = text(
+    "INSERT INTO refresh_marks (tenant_id, customer_id)"
+    " SELECT CAST(:tenant_id AS uuid), u.id FROM unnest(CAST(:ids AS text[])) AS u(id)"
+    " ORDER BY u.id ON CONFLICT (tenant_id, customer_id)"
+    " DO UPDATE SET seq = nextval('refresh_mark_seq'), claimed_until = NULL"
+)
+
+MARK_TENANT = text(
+    "INSERT INTO refresh_marks (tenant_id, customer_id)"
+    " SELECT tenant_id, customer_id FROM customers WHERE tenant_id = :tenant_id"
+    " ORDER BY customer_id ON CONFLICT (tenant_id, customer_id)"
+    " DO UPDATE SET seq = nextval('refresh_mark_seq'), claimed_until = NULL"
+)
+
+
+async def mark(session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]) -> None:
+    if customer_ids:
+        ids = sorted(set(customer_ids))
+        await session.execute(MARK, {"tenant_id": tenant_id, "ids": ids})
+
+
+async def mark_tenant(session: AsyncSession, tenant_id: uuid.UUID) -> None:
+    await session.execute(MARK_TENANT, {"tenant_id": tenant_id})
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    tenant_id: uuid.UUID
+    customer_id: str
+    seq: int
+
+
+# The oldest marks nobody holds; SKIP LOCKED lets refreshers in several processes take
+# different ones at once.
+CLAIM = text(
+    "UPDATE refresh_marks m SET claimed_until = :until FROM ("
+    " SELECT tenant_id, customer_id FROM refresh_marks"
+    " WHERE claimed_until IS NULL OR claimed_until <= :now"
+    " ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED) AS c"
+    " WHERE m.tenant_id = c.tenant_id AND m.customer_id = c.customer_id"
+    " RETURNING m.tenant_id, m.customer_id, m.seq"
+)
+
+
+async def claim(session: AsyncSession, now: datetime, until: datetime, limit: int) -> list[Claimed]:
+    rows = await session.execute(CLAIM, {"now": now, "until": until, "limit": limit})
+    return [Claimed(r.tenant_id, r.customer_id, r.seq) for r in rows]
+
+
+async def seqs_of(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]
+) -> dict[str, int]:
+    """The current mark of each of these customers that has one."""
+    stmt = select(marks.c.customer_id, marks.c.seq).where(
+        marks.c.tenant_id == tenant_id, marks.c.customer_id.in_(sorted(set(customer_ids)))
+    )
+    return {row.customer_id: row.seq for row in await session.execute(stmt)}
+
+
+# A mark goes only if no change came after the seq the refresh accounted for; one that did
+# is handed back at once for the next round.
+SETTLE = text(
+    "WITH done AS (DELETE FROM refresh_marks m USING unnest(CAST(:ids AS text[]),"
+    " CAST(:seqs AS bigint[])) AS u(id, seq) WHERE m.tenant_id = :tenant_id"
+    " AND m.customer_id = u.id AND m.seq = u.seq RETURNING m.customer_id)"
+    " UPDATE refresh_marks m SET claimed_until = NULL WHERE m.tenant_id = :tenant_id"
+    " AND m.customer_id = ANY(CAST(:ids AS text[]))"
+    " AND m.customer_id NOT IN (SELECT customer_id FROM done)"
+)
+
+
+async def settle(session: AsyncSession, tenant_id: uuid.UUID, seqs: dict[str, int]) -> None:
+    """Remove the marks a refresh accounted for (customer id -> the seq it saw); they are
+    locked in customer order first, the order writers mark in."""
+    if seqs:
+        ids = sorted(seqs)
+        lock = (
+            select(marks.c.customer_id)
+            .where(marks.c.tenant_id == tenant_id, marks.c.customer_id.in_(ids))
+            .order_by(marks.c.customer_id)
+            .with_for_update()
+        )
+        await session.execute(lock)
+        params = {"tenant_id": tenant_id, "ids": ids, "seqs": [seqs[i] for i in ids]}
+        await session.execute(SETTLE, params)
