@@ -1,11 +1,25 @@
 """Service settings, read from the environment (``TOUCHBASE_*``, plus ``DATABASE_URL``)."""
 
+import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# scheme://host[:port], no path: what a browser sends as Origin.
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#@\s]+")
+
+
+def normalize_origins(origins: Iterable[str]) -> tuple[str, ...]:
+    """Configured origins as browsers write them: lower case, no trailing slash."""
+    cleaned = tuple(o.strip().rstrip("/").lower() for o in origins if o.strip())
+    bad = [o for o in cleaned if not ORIGIN.fullmatch(o)]
+    if bad:
+        raise ValueError(f"not an origin (scheme://host[:port]): {', '.join(bad)}")
+    return cleaned
 
 
 class Settings(BaseSettings):
@@ -32,6 +46,18 @@ class Settings(BaseSettings):
     """Run the background refresher of stored verdicts in this process."""
     refresh_batch: int = Field(default=500, ge=1, le=10_000)
     """Customers the refresher takes per round."""
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    """Comma-separated origins whose browsers may call the API; empty: no CORS headers at all."""
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        return value.split(",") if isinstance(value, str) else value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _clean_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return normalize_origins(value)
 
     @field_validator("log_level", mode="before")
     @classmethod

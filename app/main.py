@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from app import auth, embedded, errors
 from app import logging as app_logging
 from app.api import ROUTERS
+from app.browser import GZIP_LEVEL, CorsHeaders, GZip, Preflight
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
@@ -47,14 +48,28 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install_handlers(app)
     app.add_exception_handler(idempotency.Replayed, idempotency.replayed_response)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    _add_middleware(app, settings)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    """Outermost last. CORS headers go on outside the request context, so its own 413, 500 and
+    503 carry them; preflights are answered inside it, so they get a request id, a log line and
+    metrics. Compression runs inside the request context (its time is the request's) and outside
+    idempotency, which keeps and replays the plain body."""
+    origins = settings.cors_origins
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(GZip, minimum_size=1024, compresslevel=GZIP_LEVEL)
+    if origins:
+        app.add_middleware(Preflight, origins=origins, routes=app.routes)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         retry_after=settings.retry_after_seconds,
     )
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
-    return app
+    if origins:
+        app.add_middleware(CorsHeaders, origins=origins)
 
 
 @asynccontextmanager
