@@ -1,4 +1,5 @@
-"""The ``touchbase`` command: serve the API, migrate, issue API keys, import touches."""
+"""The ``touchbase`` command: serve the API, migrate, issue API keys, import touches and
+customer profiles."""
 
 import argparse
 import asyncio
@@ -9,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import ExitStack, asynccontextmanager
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from pydantic import ValidationError
 from sqlalchemy import NullPool, text
@@ -29,22 +30,36 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 GRACEFUL_SHUTDOWN_SECONDS = 20
 
 IMPORT_HELP = """\
-Loads touches from a CSV file (with a header line) or NDJSON (one JSON object a line) into an
-existing tenant, in batches of one transaction each. CSV columns are the touch's field names;
-the actor's are actor.rep_id, actor.team, actor.partner_id (or actor_rep_id, ...); metadata is a
-JSON object; automated is true/false/1/0; an empty cell is an absent field. Unknown, repeated
-or missing required columns refuse the whole file.
+Loads touches (--kind touches, the default) or customer profiles (--kind customers) from a CSV
+file (with a header line) or NDJSON (one JSON object a line, as the API's request bodies) into
+an existing tenant, in batches of one transaction each. In a CSV file an empty cell is an
+absent field; unknown, repeated or missing required columns refuse the whole file.
+
+Touches: CSV columns are the touch's field names (customer_id, channel and occurred_at
+required); the actor's are actor.rep_id, actor.team, actor.partner_id (or actor_rep_id, ...);
+metadata is a JSON object; automated is true/false/1/0. A touch is stored once per (source,
+external_id). A line without external_id gets source "import" (unless it names one) and
+external_id "import-" plus a hash of its content, so importing a file again stores nothing
+new; identical lines are one touch.
+
+Customers: each line is a whole profile, as PUT /v1/customers/{id} takes it, and creates or
+replaces that profile: a field it leaves out (an empty cell, a missing column) is cleared.
+CSV columns: customer_id (required), name, segment, stage, market, industry, owner_rep (or
+owner.rep_id, owner_rep_id), owner_team (or owner.team), timezone, country, email, and
+preferences and attributes as JSON objects, e.g. "{""opted_out_channels"": [""sms""]}". A
+line naming the customer_id of an earlier valid line of the file is rejected. Importing a
+file again changes nothing: a profile that already holds the line's content is left as it is
+(not even its updated_at moves; it counts as replaced), and stage_entered_at moves only when
+the stage changes.
 
 Each rejected line is reported on stderr as "line N: <field>: <message>" (N counts the file's
-lines from 1; a CSV header is line 1), and a summary line ends standard output.
-
-Importing is idempotent: a touch is stored once per (source, external_id). A line without
-external_id gets source "import" (unless it names one) and external_id "import-" plus a hash
-of its content, so importing a file again stores nothing new; identical lines are one touch.
+lines from 1; a CSV header is line 1), and a summary line ends standard output:
+"imported: created=N duplicates=N rejected=N ..." for touches, "imported: created=N
+replaced=N rejected=N ..." for customers.
 
 Exit status: 0 when the import ran (also with some lines rejected), 1 when every line was
 rejected or the database failed (batches committed before stay), 2 for bad usage: an unknown
-tenant or format, an unreadable file, a bad CSV header."""
+tenant, kind or format, an unreadable file, a bad CSV header."""
 
 
 class CliError(Exception):
@@ -148,12 +163,18 @@ def _add_keys(commands: Subparsers) -> None:
 def _add_import(commands: Subparsers) -> None:
     load = commands.add_parser(
         "import",
-        help="load touches from a CSV or NDJSON file",
+        help="load touches or customer profiles from a CSV or NDJSON file",
         description=IMPORT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     load.add_argument("file", help="a .csv, .ndjson or .jsonl file, or - for standard input")
     load.add_argument("--tenant", required=True, type=_tenant_name, help="an existing tenant")
+    load.add_argument(
+        "--kind",
+        choices=list(importer.KINDS),
+        default="touches",
+        help="what the file holds: touches (default) or customers",
+    )
     load.add_argument(
         "--format", choices=importer.FORMATS, help="csv or ndjson (default: from the extension)"
     )
@@ -161,7 +182,7 @@ def _add_import(commands: Subparsers) -> None:
         "--batch-size",
         type=_batch_size,
         default=1000,
-        help="touches per transaction, 1..20000 (default 1000)",
+        help="lines per transaction, 1..20000 (default 1000)",
     )
     load.set_defaults(command=run_import)
 
@@ -331,21 +352,26 @@ async def _create_key(
 def run_import(args: argparse.Namespace) -> int:
     """Import a file; exit 1 when every line was rejected."""
     fmt = importer.detect_format(args.file, args.format)
+    kind = importer.kind_named(args.kind)
     settings = _settings()
     with ExitStack() as stack:
         try:
             stream = stack.enter_context(importer.open_input(args.file, fmt))
         except OSError as exc:
             raise CliError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
-        lines = importer.read_lines(stream, fmt)
+        lines = importer.read_lines(stream, fmt, kind)
         url = _database_url(settings)
-        summary = asyncio.run(_import(settings, url, args, lines))
+        summary = asyncio.run(_import(settings, url, args, kind, lines))
     _out(summary)
     return EXIT_FAILED if summary.lines and summary.rejected == summary.lines else EXIT_OK
 
 
 async def _import(
-    settings: Settings, url: str, args: argparse.Namespace, lines: Iterable[importer.Line]
+    settings: Settings,
+    url: str,
+    args: argparse.Namespace,
+    kind: importer.Kind[Any],
+    lines: Iterable[importer.Line],
 ) -> importer.Summary:
     async with _sessions(settings, url) as sessionmaker:
         async with sessionmaker() as session:
@@ -354,7 +380,7 @@ async def _import(
             raise CliError(
                 f"no tenant named {args.tenant!r}; `touchbase keys create --tenant` creates one"
             )
-        loader = importer.Loader(sessionmaker, tenant_id, SystemClock(), _report)
+        loader = importer.Loader(sessionmaker, tenant_id, SystemClock(), _report, kind)
         with tqdm(file=sys.stderr, unit=" lines", disable=None, mininterval=0.5) as bar:
             return await loader.load(lines, args.batch_size, bar.update)
 

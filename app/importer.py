@@ -1,12 +1,18 @@
-"""Bulk import of touches from CSV or NDJSON files: reading records, then loading them in batches.
+"""Bulk import of touches or customer profiles from CSV or NDJSON files: reading records, then
+loading them in batches.
 
-Reading is pure: each input record becomes a ``Line`` holding the raw touch (a dict, as a request
-body would carry it) or the reason it could not be read. Loading validates every raw touch as
-``POST /v1/touches/batch`` does and stores each batch in its own transaction.
+Reading is pure: each input record becomes a ``Line`` holding the raw record (a dict, as a
+request body would carry it) or the reason it could not be read. Loading validates every raw
+record as the batch endpoint of its kind does and stores each batch in its own transaction.
 
-A record without ``external_id`` is keyed by its content: its ``source`` defaults to ``import``
-and its ``external_id`` is ``import-`` plus a SHA-256 of the record, so importing the same file
-again stores nothing new (and two identical records of one file are one touch).
+Touches: a record without ``external_id`` is keyed by its content: its ``source`` defaults to
+``import`` and its ``external_id`` is ``import-`` plus a SHA-256 of the record, so importing the
+same file again stores nothing new (and two identical records of one file are one touch).
+
+Customers: each record is a whole profile that creates or replaces it, as
+``POST /v1/customers/batch`` does; a record naming the customer of an earlier valid record of
+the file is rejected, so what a file stores does not depend on how it is cut into batches, and
+importing it again changes nothing.
 """
 
 import csv
@@ -16,35 +22,31 @@ import re
 import sys
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Generic, Literal, TextIO, TypeVar
 
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.clock import Clock
+from app.customers import service as customers
+from app.customers.schemas import CustomerBatchItem
 from app.errors import ErrorItem
 from app.tenants.models import Tenant
-from app.touches import service
+from app.touches import service as touches
 from app.touches.schemas import ItemStatus, TouchIn
 
 Format = Literal["csv", "ndjson"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson")
 EXTENSIONS: dict[str, Format] = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson"}
 
-FIELDS = (
-    "customer_id", "channel", "occurred_at", "kind", "direction", "outcome", "category",
-    "automated", "depth", "amount", "source", "external_id", "ref_external_id", "campaign_id",
-    "metadata",
-)  # fmt: skip
-ACTOR_FIELDS = ("rep_id", "team", "partner_id")
-REQUIRED = ("customer_id", "channel", "occurred_at")
 BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 DEFAULT_SOURCE = "import"
 KEY_PREFIX = "import-"
@@ -53,7 +55,9 @@ KEY_HEX_DIGITS = 40
 UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 Target = tuple[str, ...]
-"""Where a CSV column goes in the raw touch: ``("channel",)`` or ``("actor", "team")``."""
+"""Where a CSV column goes in the raw record: ``("channel",)`` or ``("actor", "team")``."""
+Error = tuple[str, str]
+"""Where and what is wrong with a line: ``("channel", "String should match pattern ...")``."""
 
 
 class InputError(Exception):
@@ -62,35 +66,185 @@ class InputError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One input record: its raw touch, or where and why it could not be read."""
+    """One input record: its raw record, or where and why it could not be read."""
 
     number: int
     raw: dict[str, Any] | None = None
-    error: tuple[str, str] | None = None
+    error: Error | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The CSV columns of one kind of record, and where each goes in the raw record."""
+
+    fields: tuple[str, ...]
+    required: tuple[str, ...]
+    groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    aliases: dict[str, Target] = field(default_factory=dict)
+    json: frozenset[str] = frozenset()
+    booleans: frozenset[str] = frozenset()
+
+    def path(self, name: str) -> Target | None:
+        """A field, an alias, or a group's member (``actor.team`` or ``actor_team``)."""
+        if name in self.fields:
+            return (name,)
+        if name in self.aliases:
+            return self.aliases[name]
+        for group, members in self.groups.items():
+            for prefix in (f"{group}.", f"{group}_"):
+                if name.startswith(prefix) and name[len(prefix) :] in members:
+                    return (group, name[len(prefix) :])
+        return None
+
+    def value(self, path: Target, text: str) -> Any:
+        """A cell's value: JSON columns are parsed, boolean columns read true/false/1/0."""
+        name = path[0] if len(path) == 1 else None
+        if name in self.json:
+            return orjson.loads(text)
+        if name in self.booleans:
+            return BOOLEANS.get(text.lower(), text)
+        return text
+
+
+TOUCH_FIELDS = (
+    "customer_id", "channel", "occurred_at", "kind", "direction", "outcome", "category",
+    "automated", "depth", "amount", "source", "external_id", "ref_external_id", "campaign_id",
+    "metadata",
+)  # fmt: skip
+TOUCH_COLUMNS = Columns(
+    fields=TOUCH_FIELDS,
+    required=("customer_id", "channel", "occurred_at"),
+    groups={"actor": ("rep_id", "team", "partner_id")},
+    json=frozenset({"metadata"}),
+    booleans=frozenset({"automated"}),
+)
+CUSTOMER_FIELDS = (
+    "customer_id", "name", "segment", "stage", "market", "industry", "timezone", "country",
+    "email", "preferences", "attributes",
+)  # fmt: skip
+CUSTOMER_COLUMNS = Columns(
+    fields=CUSTOMER_FIELDS,
+    required=("customer_id",),
+    groups={"owner": ("rep_id", "team")},
+    aliases={"owner_rep": ("owner", "rep_id")},
+    json=frozenset({"preferences", "attributes"}),
+)
+
+Item = TypeVar("Item")
+
+
+class Kind(ABC, Generic[Item]):
+    """What a file holds: how its records are read, validated and stored."""
+
+    columns: Columns
+    outcomes: tuple[str, ...]
+    """How a stored record counts in the summary, in the order it prints them."""
+
+    def record(self, number: int, raw: dict[str, Any]) -> Line:
+        """The line of a record read from the file."""
+        return Line(number, raw=raw)
+
+    def validate(self, line: Line, now: datetime) -> Item | list[Error]:
+        """The line's item, or each error as (where, what)."""
+        if line.raw is None:
+            return [line.error or ("line", "unreadable")]
+        return self.check(line.number, line.raw, now)
+
+    @abstractmethod
+    def check(self, number: int, raw: dict[str, Any], now: datetime) -> Item | list[Error]:
+        """Validate a raw record as its batch endpoint does."""
+
+    @abstractmethod
+    async def store(
+        self, session: AsyncSession, tenant_id: uuid.UUID, items: list[Item], now: datetime
+    ) -> list[str]:
+        """Store valid items (uncommitted); each one's outcome."""
+
+
+def _where(error: ErrorItem, whole: str) -> Error:
+    # parse_item locates errors in a request body: ["body", <list>, index, *field path].
+    path = ".".join(str(part) for part in error.loc[3:])
+    return (path or whole, error.msg)
+
+
+class TouchKind(Kind[TouchIn]):
+    columns = TOUCH_COLUMNS
+    outcomes = ("created", "duplicates")
+
+    def record(self, number: int, raw: dict[str, Any]) -> Line:
+        return keyed(number, raw)
+
+    def check(self, number: int, raw: dict[str, Any], now: datetime) -> TouchIn | list[Error]:
+        parsed = touches.parse_item(raw, 0, now)
+        return parsed if isinstance(parsed, TouchIn) else [_where(e, "touch") for e in parsed]
+
+    async def store(
+        self, session: AsyncSession, tenant_id: uuid.UUID, items: list[TouchIn], now: datetime
+    ) -> list[str]:
+        outcomes = await touches.store(session, tenant_id, items, now)
+        return ["created" if o.status is ItemStatus.created else "duplicates" for o in outcomes]
+
+
+class CustomerKind(Kind[CustomerBatchItem]):
+    columns = CUSTOMER_COLUMNS
+    outcomes = ("created", "replaced")
+
+    def __init__(self) -> None:
+        self.first_lines: dict[str, int] = {}
+
+    def check(
+        self, number: int, raw: dict[str, Any], now: datetime
+    ) -> CustomerBatchItem | list[Error]:
+        parsed = customers.parse_item(raw, 0)
+        if isinstance(parsed, list):
+            return [_where(error, "customer") for error in parsed]
+        # Across the whole file, not the batch: what is stored must not depend on batch size.
+        first = self.first_lines.setdefault(parsed.customer_id, number)
+        if first != number:
+            return [("customer_id", f"repeats the customer_id of line {first}")]
+        return parsed
+
+    async def store(
+        self,
+        session: AsyncSession,
+        tenant_id: uuid.UUID,
+        items: list[CustomerBatchItem],
+        now: datetime,
+    ) -> list[str]:
+        created = await customers.store(session, tenant_id, items, now)
+        return ["created" if created[item.customer_id] else "replaced" for item in items]
+
+
+KINDS: dict[str, Callable[[], Kind[Any]]] = {"touches": TouchKind, "customers": CustomerKind}
+
+
+def kind_named(name: str) -> Kind[Any]:
+    """A fresh reader of that kind of record (it remembers the customers a file named)."""
+    return KINDS[name]()
 
 
 @dataclass(slots=True)
 class Summary:
     """What an import did."""
 
-    created: int = 0
-    duplicates: int = 0
+    stored: dict[str, int]
+    """Records stored, by outcome (``created``, ``duplicates`` or ``replaced``)."""
     rejected: int = 0
     seconds: float = 0.0
 
     @property
     def lines(self) -> int:
-        return self.created + self.duplicates + self.rejected
+        return sum(self.stored.values()) + self.rejected
 
     @property
     def rate(self) -> float:
         return self.lines / self.seconds if self.seconds > 0 else 0.0
 
     def __str__(self) -> str:
+        stored = " ".join(f"{outcome}={count}" for outcome, count in self.stored.items())
         return (
-            f"imported: created={self.created} duplicates={self.duplicates} "
-            f"rejected={self.rejected} lines={self.lines} seconds={self.seconds:.2f} "
-            f"rate={self.rate:.0f}/s"
+            f"imported: {stored} rejected={self.rejected} lines={self.lines} "
+            f"seconds={self.seconds:.2f} rate={self.rate:.0f}/s"
         )
 
 
@@ -128,21 +282,21 @@ def open_input(path: str, fmt: Format) -> Iterator[TextIO]:
         stream.detach()
 
 
-def read_lines(stream: TextIO, fmt: Format) -> Iterator[Line]:
+def read_lines(stream: TextIO, fmt: Format, kind: Kind[Any]) -> Iterator[Line]:
     """The records of a stream in the given format."""
-    return read_csv(stream) if fmt == "csv" else read_ndjson(stream)
+    return read_csv(stream, kind) if fmt == "csv" else read_ndjson(stream, kind)
 
 
-def read_ndjson(stream: Iterable[str]) -> Iterator[Line]:
+def read_ndjson(stream: Iterable[str], kind: Kind[Any]) -> Iterator[Line]:
     """One JSON object a line; blank lines are skipped."""
     for number, text in enumerate(stream, start=1):
         stripped = text.strip()
         if stripped:
-            yield ndjson_line(number, stripped)
+            yield ndjson_line(number, stripped, kind)
 
 
-def ndjson_line(number: int, text: str) -> Line:
-    """One NDJSON line as a raw touch."""
+def ndjson_line(number: int, text: str, kind: Kind[Any]) -> Line:
+    """One NDJSON line as a raw record."""
     if UNDECODABLE.search(text):
         return Line(number, error=("encoding", "not valid UTF-8"))
     try:
@@ -151,14 +305,14 @@ def ndjson_line(number: int, text: str) -> Line:
         return Line(number, error=("json", _json_error(exc)))
     if not isinstance(raw, dict):
         return Line(number, error=("json", "must be a JSON object"))
-    return keyed(number, raw)
+    return kind.record(number, raw)
 
 
 def _json_error(exc: orjson.JSONDecodeError) -> str:
     return f"not valid JSON ({exc.msg} at column {exc.colno})"
 
 
-def read_csv(stream: Iterable[str]) -> Iterator[Line]:
+def read_csv(stream: Iterable[str], kind: Kind[Any]) -> Iterator[Line]:
     """Records of a CSV file with a header line; the header is checked before any record."""
     reader = csv.reader(stream, strict=True)
     try:
@@ -167,39 +321,29 @@ def read_csv(stream: Iterable[str]) -> Iterator[Line]:
         raise InputError(f"line 1: header: {exc}") from exc
     if header is None:
         return iter(())
-    return _csv_records(reader, parse_header(header))
+    return _csv_records(reader, parse_header(header, kind.columns), kind)
 
 
-def parse_header(cells: list[str]) -> list[Target]:
+def parse_header(cells: list[str], columns: Columns) -> list[Target]:
     """Where each column goes; unknown, repeated or missing required columns refuse the file."""
     names = [cell.strip() for cell in cells]
     if any(UNDECODABLE.search(name) for name in names):
         raise InputError("line 1: header: not valid UTF-8")
-    unknown = [name for name in names if column_path(name) is None]
+    unknown = [name for name in names if columns.path(name) is None]
     if unknown:
         listed = ", ".join(repr(name) for name in unknown)
         raise InputError(f"line 1: header: unknown column {listed}")
-    paths = [path for path in map(column_path, names) if path is not None]
+    paths = [path for path in map(columns.path, names) if path is not None]
     repeated = sorted({".".join(path) for path in paths if paths.count(path) > 1})
     if repeated:
         raise InputError(f"line 1: header: repeated column {', '.join(repeated)}")
-    missing = [name for name in REQUIRED if (name,) not in paths]
+    missing = [name for name in columns.required if (name,) not in paths]
     if missing:
         raise InputError(f"line 1: header: missing column {', '.join(missing)}")
     return paths
 
 
-def column_path(name: str) -> Target | None:
-    """A touch field, or ``actor.rep_id`` / ``actor_rep_id`` and the like; None if unknown."""
-    if name in FIELDS:
-        return (name,)
-    for prefix in ("actor.", "actor_"):
-        if name.startswith(prefix) and name[len(prefix) :] in ACTOR_FIELDS:
-            return ("actor", name[len(prefix) :])
-    return None
-
-
-def _csv_records(reader: Any, paths: list[Target]) -> Iterator[Line]:
+def _csv_records(reader: Any, paths: list[Target], kind: Kind[Any]) -> Iterator[Line]:
     start = reader.line_num + 1
     while True:
         try:
@@ -210,12 +354,12 @@ def _csv_records(reader: Any, paths: list[Target]) -> Iterator[Line]:
             yield Line(start, error=("csv", str(exc)))
         else:
             if any(cells):
-                yield csv_line(start, cells, paths)
+                yield csv_line(start, cells, paths, kind)
         start = reader.line_num + 1
 
 
-def csv_line(number: int, cells: list[str], paths: list[Target]) -> Line:
-    """One CSV record as a raw touch; empty cells are absent fields."""
+def csv_line(number: int, cells: list[str], paths: list[Target], kind: Kind[Any]) -> Line:
+    """One CSV record as a raw record; empty cells are absent fields."""
     if len(cells) != len(paths):
         msg = f"has {len(cells)} cells, the header {len(paths)}"
         return Line(number, error=("row", msg))
@@ -227,18 +371,10 @@ def csv_line(number: int, cells: list[str], paths: list[Target]) -> Line:
         if UNDECODABLE.search(value):
             return Line(number, error=(".".join(path), "not valid UTF-8"))
         try:
-            _put(raw, path, _cell_value(path, value))
+            _put(raw, path, kind.columns.value(path, value))
         except orjson.JSONDecodeError as exc:
             return Line(number, error=(".".join(path), _json_error(exc)))
-    return keyed(number, raw)
-
-
-def _cell_value(path: Target, value: str) -> Any:
-    if path == ("metadata",):
-        return orjson.loads(value)
-    if path == ("automated",):
-        return BOOLEANS.get(value.lower(), value)
-    return value
+    return kind.record(number, raw)
 
 
 def _put(raw: dict[str, Any], path: Target, value: Any) -> None:
@@ -250,7 +386,7 @@ def _put(raw: dict[str, Any], path: Target, value: Any) -> None:
 
 
 def keyed(number: int, raw: dict[str, Any]) -> Line:
-    """The record, with a key derived from its content when it carries no ``external_id``."""
+    """The touch, with a key derived from its content when it carries no ``external_id``."""
     if raw.get("external_id") is not None:
         return Line(number, raw=raw)
     try:
@@ -262,21 +398,7 @@ def keyed(number: int, raw: dict[str, Any]) -> Line:
     return Line(number, raw={**raw, "source": source, "external_id": KEY_PREFIX + digest})
 
 
-def validate(line: Line, now: datetime) -> TouchIn | list[tuple[str, str]]:
-    """The line's touch, or each error as (where, what)."""
-    if line.raw is None:
-        return [line.error or ("line", "unreadable")]
-    parsed = service.parse_item(line.raw, 0, now)
-    return parsed if isinstance(parsed, TouchIn) else [_where(error) for error in parsed]
-
-
-def _where(error: ErrorItem) -> tuple[str, str]:
-    # parse_item locates errors in a request body: ["body", "touches", index, *field path].
-    path = ".".join(str(part) for part in error.loc[3:])
-    return (path or "touch", error.msg)
-
-
-def describe(number: int, error: tuple[str, str]) -> str:
+def describe(number: int, error: Error) -> str:
     """``line N: <where>: <what>``."""
     return f"line {number}: {error[0]}: {error[1]}"
 
@@ -293,13 +415,17 @@ async def find_tenant(session: AsyncSession, name: str) -> uuid.UUID | None:
 
 @dataclass(slots=True)
 class Loader:
-    """Validates and stores batches of lines for one tenant, keeping the tally."""
+    """Validates and stores batches of lines of one kind for one tenant, keeping the tally."""
 
     sessionmaker: async_sessionmaker[AsyncSession]
     tenant_id: uuid.UUID
     clock: Clock
     report: Callable[[str], None]
-    summary: Summary = field(default_factory=Summary)
+    kind: Kind[Any] = field(default_factory=TouchKind)
+    summary: Summary = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = Summary(dict.fromkeys(self.kind.outcomes, 0))
 
     async def load(
         self, lines: Iterable[Line], batch_size: int, advance: Callable[[int], Any]
@@ -313,12 +439,12 @@ class Loader:
         return self.summary
 
     async def load_batch(self, batch: list[Line]) -> None:
-        """Store the batch's valid touches and commit; report the others."""
+        """Store the batch's valid records and commit; report the others."""
         now = self.clock.now()
-        valid: list[TouchIn] = []
+        valid: list[Any] = []
         for line in batch:
-            parsed = validate(line, now)
-            if isinstance(parsed, TouchIn):
+            parsed = self.kind.validate(line, now)
+            if not isinstance(parsed, list):
                 valid.append(parsed)
                 continue
             self.summary.rejected += 1
@@ -327,10 +453,9 @@ class Loader:
         if valid:
             await self._store(valid, now)
 
-    async def _store(self, touches: list[TouchIn], now: datetime) -> None:
+    async def _store(self, items: list[Any], now: datetime) -> None:
         async with self.sessionmaker() as session:
-            outcomes = await service.store(session, self.tenant_id, touches, now)
+            outcomes = await self.kind.store(session, self.tenant_id, items, now)
             await session.commit()
-        created = sum(outcome.status is ItemStatus.created for outcome in outcomes)
-        self.summary.created += created
-        self.summary.duplicates += len(outcomes) - created
+        for outcome in outcomes:
+            self.summary.stored[outcome] += 1

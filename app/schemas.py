@@ -159,6 +159,11 @@ class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class ErrorItemRead(Output):
+    loc: list[str | int]
+    msg: str
+
+
 T = TypeVar("T")
 
 

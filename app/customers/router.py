@@ -4,10 +4,20 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from app.auth import Reader, Writer
 from app.customers import service
-from app.customers.schemas import CustomerFilters, CustomerRead, CustomerWrite
+from app.customers.schemas import (
+    CustomerBatch,
+    CustomerBatchResult,
+    CustomerFilters,
+    CustomerItemResult,
+    CustomerItemStatus,
+    CustomerRead,
+    CustomerWrite,
+)
+from app.customers.service import ItemOutcome
 from app.db import SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
+from app.idempotency.middleware import IDEMPOTENCY_HEADER
 from app.pagination import PageDep, encode_cursor
 from app.schemas import ID_PATTERN, Page
 
@@ -26,6 +36,49 @@ PATCH_BODY = {
         },
     }
 }
+
+
+def to_batch_result(outcomes: list[ItemOutcome]) -> CustomerBatchResult:
+    results = [
+        CustomerItemResult(index=i, customer_id=o.customer_id, status=o.status, errors=o.errors)
+        for i, o in enumerate(outcomes)
+    ]
+
+    def count(status: CustomerItemStatus) -> int:
+        return sum(1 for o in outcomes if o.status is status)
+
+    return CustomerBatchResult(
+        created=count(CustomerItemStatus.created),
+        replaced=count(CustomerItemStatus.replaced),
+        rejected=count(CustomerItemStatus.rejected),
+        results=results,
+    )
+
+
+@router.post(
+    "/batch",
+    summary="Create or replace up to 1,000 customer profiles",
+    openapi_extra=IDEMPOTENCY_HEADER,
+    responses={
+        200: {"description": "One result per item, in input order"},
+        **responses(401, 403, 409, 413, 422),
+    },
+)
+async def put_customer_batch(
+    batch: CustomerBatch, session: SessionDep, principal: Writer, now: NowDep
+) -> CustomerBatchResult:
+    """Create or replace each profile (1..1,000) as `PUT /v1/customers/{customer_id}` would:
+    the same fields and validation; `stage_entered_at` is set at creation and moves only when
+    the stage value changes. Each item needs its `customer_id`.
+
+    Valid items are stored even when others are rejected; each item gets one result, in
+    input order, with `errors` located in the body (`["body", "customers", index, ...]`) and
+    the `customer_id` as given (null when missing or not a string). An item naming the
+    `customer_id` of an earlier valid item of the batch is rejected; one repeating a rejected
+    item is judged on its own. A profile sent again with the very same content counts as
+    `replaced` but is not written: its `updated_at` does not move."""
+    outcomes = await service.put_batch(session, principal.tenant_id, batch.customers, now)
+    return to_batch_result(outcomes)
 
 
 @router.put(

@@ -1,10 +1,12 @@
+from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints, WithJsonSchema
 
 from app.schemas import (
+    ErrorItemRead,
     ExternalId,
     Input,
     Instant,
@@ -56,6 +58,25 @@ class Owner(Input):
     team: Slug | None = None
 
 
+PROFILE_EXAMPLE: dict[str, Any] = {
+    "name": "Acme Ltd",
+    "segment": "strategic",
+    "stage": "opportunity",
+    "market": "b2b",
+    "industry": "industrial",
+    "owner": {"rep_id": "rep-7", "team": "north-sales"},
+    "timezone": "Asia/Shanghai",
+    "country": "CN",
+    "email": "buyer@acme.example",
+    "preferences": {
+        "opted_out_channels": ["sms"],
+        "preferred_channels": ["email", "phone"],
+        "max_contacts_per_30d": 4,
+        "quiet_hours": {"start": "20:00", "end": "09:00"},
+    },
+}
+
+
 class CustomerWrite(Input):
     """A customer profile; every field is optional."""
 
@@ -76,29 +97,7 @@ class CustomerWrite(Input):
     updated_at: Any = Field(default=None, exclude=True, description="Read-only; ignored.")
     stage_entered_at: Any = Field(default=None, exclude=True, description="Read-only; ignored.")
 
-    model_config = {
-        "json_schema_extra": {
-            "examples": [
-                {
-                    "name": "Acme Ltd",
-                    "segment": "strategic",
-                    "stage": "opportunity",
-                    "market": "b2b",
-                    "industry": "industrial",
-                    "owner": {"rep_id": "rep-7", "team": "north-sales"},
-                    "timezone": "Asia/Shanghai",
-                    "country": "CN",
-                    "email": "buyer@acme.example",
-                    "preferences": {
-                        "opted_out_channels": ["sms"],
-                        "preferred_channels": ["email", "phone"],
-                        "max_contacts_per_30d": 4,
-                        "quiet_hours": {"start": "20:00", "end": "09:00"},
-                    },
-                }
-            ]
-        }
-    }
+    model_config = {"json_schema_extra": {"examples": [PROFILE_EXAMPLE]}}
 
 
 class OwnerRead(Output):
@@ -169,3 +168,79 @@ class CustomerFilters(BaseModel):
     stage: Slug | None = None
     owner_rep: ExternalId | None = None
     team: Slug | None = None
+
+
+class CustomerBatchItem(CustomerWrite):
+    """A profile of a batch: as ``PUT`` takes it, and naming the customer it is stored under."""
+
+    customer_id: ExternalId
+
+
+# Items are validated one by one (a bad item is rejected alone), so the body takes any value.
+RawCustomer = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "allOf": [{"$ref": "#/components/schemas/CustomerWrite"}],
+            "required": ["customer_id"],
+            "description": "A profile as PUT takes it, with its customer_id.",
+        }
+    ),
+]
+
+BATCH_EXAMPLE: dict[str, Any] = {
+    "customers": [
+        {"customer_id": "c-1001", **PROFILE_EXAMPLE},
+        {"customer_id": "c-1002", "name": "Globex", "stage": "lead", "market": "b2c"},
+    ]
+}
+
+
+class CustomerBatch(Input):
+    customers: list[RawCustomer] = Field(min_length=1, max_length=1000)
+
+    model_config = {"json_schema_extra": {"examples": [BATCH_EXAMPLE]}}
+
+
+class CustomerItemStatus(StrEnum):
+    created = "created"
+    replaced = "replaced"
+    rejected = "rejected"
+
+
+class CustomerItemResult(Output):
+    index: int
+    customer_id: str | None = Field(description="As given; null when missing or not a string.")
+    status: CustomerItemStatus
+    errors: list[ErrorItemRead] | None
+
+
+BATCH_RESULT_EXAMPLE: dict[str, Any] = {
+    "created": 1,
+    "replaced": 1,
+    "rejected": 1,
+    "results": [
+        {"index": 0, "customer_id": "c-1001", "status": "replaced", "errors": None},
+        {"index": 1, "customer_id": "c-1002", "status": "created", "errors": None},
+        {
+            "index": 2,
+            "customer_id": "c-1001",
+            "status": "rejected",
+            "errors": [
+                {
+                    "loc": ["body", "customers", 2, "customer_id"],
+                    "msg": "repeats the customer_id of item 0",
+                }
+            ],
+        },
+    ],
+}
+
+
+class CustomerBatchResult(Output):
+    created: int
+    replaced: int
+    rejected: int
+    results: list[CustomerItemResult]
+
+    model_config = {"json_schema_extra": {"examples": [BATCH_RESULT_EXAMPLE]}}

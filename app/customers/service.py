@@ -1,6 +1,8 @@
-"""Customer profiles: create or replace, merge-patch, read, list."""
+"""Customer profiles: create or replace (one or a batch), merge-patch, read, list."""
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,8 +11,14 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import repository
-from app.customers.schemas import CustomerFilters, CustomerRead, CustomerWrite
-from app.errors import Invalid, NotFound, validation_items
+from app.customers.schemas import (
+    CustomerBatchItem,
+    CustomerFilters,
+    CustomerItemStatus,
+    CustomerRead,
+    CustomerWrite,
+)
+from app.errors import ErrorItem, Invalid, NotFound, validation_items
 from app.refresh import service as refresh
 
 
@@ -65,6 +73,91 @@ async def put_customer(
     await refresh.customers_changed(session, tenant_id, [customer_id])
     await session.commit()
     return to_read(row), created
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    """What became of one profile of a batch."""
+
+    customer_id: str | None
+    status: CustomerItemStatus
+    errors: list[ErrorItem] | None = None
+
+
+Parsed = CustomerBatchItem | list[ErrorItem]
+
+
+def parse_item(raw: Any, index: int) -> Parsed:
+    """Validate one profile of a batch; its errors are located inside the batch."""
+    loc = ("body", "customers", index)
+    if not isinstance(raw, dict):
+        return [ErrorItem(loc=list(loc), msg="must be a JSON object (a customer profile)")]
+    try:
+        return CustomerBatchItem.model_validate(raw)
+    except ValidationError as exc:
+        return validation_items([{**e, "loc": (*loc, *e["loc"])} for e in exc.errors()])
+
+
+def reject_repeats(parsed: Sequence[Parsed]) -> list[Parsed]:
+    """An item naming the customer of an earlier valid item is rejected: which of the two
+    should win is anybody's guess. A repeat of a rejected item is judged on its own."""
+    first: dict[str, int] = {}
+    judged: list[Parsed] = []
+    for index, item in enumerate(parsed):
+        if isinstance(item, CustomerBatchItem):
+            earlier = first.setdefault(item.customer_id, index)
+            if earlier != index:
+                msg = f"repeats the customer_id of item {earlier}"
+                item = [ErrorItem(loc=["body", "customers", index, "customer_id"], msg=msg)]
+        judged.append(item)
+    return judged
+
+
+def given_id(raw: Any) -> str | None:
+    """The item's customer_id as given, if it is a string that can be written back."""
+    value = raw.get("customer_id") if isinstance(raw, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+async def store(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    profiles: Sequence[CustomerBatchItem],
+    now: datetime,
+) -> dict[str, bool]:
+    """Create or replace profiles of distinct customers as PUT does; whether each was created.
+
+    Only profiles that changed ask for fresh verdicts: an identical replace changes nothing."""
+    columns = {profile.customer_id: to_columns(profile) for profile in profiles}
+    written = await repository.put_many(session, tenant_id, columns, now)
+    if written:
+        await refresh.customers_changed(session, tenant_id, sorted(written))
+    return {customer_id: written.get(customer_id, False) for customer_id in columns}
+
+
+def outcome_of(raw: Any, item: Parsed, created: dict[str, bool]) -> ItemOutcome:
+    if isinstance(item, list):
+        return ItemOutcome(given_id(raw), CustomerItemStatus.rejected, item)
+    new = created[item.customer_id]
+    status = CustomerItemStatus.created if new else CustomerItemStatus.replaced
+    return ItemOutcome(item.customer_id, status)
+
+
+async def put_batch(
+    session: AsyncSession, tenant_id: uuid.UUID, raw_items: Sequence[Any], now: datetime
+) -> list[ItemOutcome]:
+    """Create or replace the valid profiles of a batch; report every item in input order."""
+    parsed = reject_repeats([parse_item(raw, index) for index, raw in enumerate(raw_items)])
+    valid = [item for item in parsed if isinstance(item, CustomerBatchItem)]
+    created = await store(session, tenant_id, valid, now)
+    await session.commit()
+    return [outcome_of(raw, item, created) for raw, item in zip(raw_items, parsed, strict=True)]
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

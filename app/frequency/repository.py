@@ -6,7 +6,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, RowMapping, Table, case, literal, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    RowMapping,
+    Table,
+    and_,
+    case,
+    literal,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
@@ -350,18 +361,20 @@ class Scope:
 async def marked_in_scope(
     session: AsyncSession, tenant_id: uuid.UUID, scope: Scope, limit: int
 ) -> dict[str, int]:
-    """Marked customers of the scope, by their profiles, with their marks' seqs."""
+    """Marked customers the scope covers now (by their profiles) or covered when last judged
+    (by their stored schedules: a customer moved out must leave the list), with their marks'
+    seqs."""
+    m, c, s = marks.c, customers.c, schedules.c
     stmt = (
-        select(marks.c.customer_id, marks.c.seq)
-        .join(
-            customers,
-            (customers.c.tenant_id == marks.c.tenant_id)
-            & (customers.c.customer_id == marks.c.customer_id),
-        )
-        .where(marks.c.tenant_id == tenant_id, *scope.conditions(customers))
-        .order_by(marks.c.customer_id)
-        .limit(limit)
+        select(m.customer_id, m.seq)
+        .join(customers, (c.tenant_id == m.tenant_id) & (c.customer_id == m.customer_id))
+        .outerjoin(schedules, (s.tenant_id == m.tenant_id) & (s.customer_id == m.customer_id))
+        .where(m.tenant_id == tenant_id)
     )
+    now_in, was_in = scope.conditions(customers), scope.conditions(schedules)
+    if now_in:
+        stmt = stmt.where(or_(and_(*now_in), and_(*was_in)))
+    stmt = stmt.order_by(m.customer_id).limit(limit)
     return {row.customer_id: row.seq for row in await session.execute(stmt)}
 
 

@@ -5,7 +5,16 @@ from uuid import UUID
 
 from pydantic import Field, PlainSerializer, StrictBool, WithJsonSchema
 
-from app.schemas import ExternalId, Input, Instant, JudgedInstant, Output, Slug, json_object
+from app.schemas import (
+    ErrorItemRead,
+    ExternalId,
+    Input,
+    Instant,
+    JudgedInstant,
+    Output,
+    Slug,
+    json_object,
+)
 
 WELL_KNOWN_CHANNELS = (
     "phone", "email", "sms", "im", "meeting", "video", "visit", "webinar", "event", "social",
@@ -152,11 +161,6 @@ class TouchBatch(Input):
     touches: list[RawTouch] = Field(min_length=1, max_length=1000)
 
     model_config = {"json_schema_extra": {"examples": [{"touches": [TOUCH_EXAMPLE]}]}}
-
-
-class ErrorItemRead(Output):
-    loc: list[str | int]
-    msg: str
 
 
 class ItemStatus(StrEnum):

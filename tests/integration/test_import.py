@@ -58,6 +58,7 @@ NDJSON_ERRORS = [
     "line 7: customer_id: String should match pattern",
     "line 8: json: not valid JSON",
 ]
+TOUCHES = importer.TouchKind()
 SUMMARY = re.compile(
     r"^imported: created=(\d+) duplicates=(\d+) rejected=(\d+) lines=(\d+) "
     r"seconds=\d+\.\d\d rate=\d+/s$"
@@ -199,16 +200,19 @@ async def test_usage_errors_exit_2(
 
 
 def test_columns_map_to_touch_fields() -> None:
-    assert importer.column_path("channel") == ("channel",)
-    assert importer.column_path("actor.rep_id") == ("actor", "rep_id")
-    assert importer.column_path("actor_partner_id") == ("actor", "partner_id")
-    assert importer.column_path("actor") is None
-    assert importer.column_path("colour") is None
+    column_path = importer.TOUCH_COLUMNS.path
+    assert column_path("channel") == ("channel",)
+    assert column_path("actor.rep_id") == ("actor", "rep_id")
+    assert column_path("actor_partner_id") == ("actor", "partner_id")
+    assert column_path("actor") is None
+    assert column_path("colour") is None
 
 
 def test_a_csv_record_becomes_a_raw_touch() -> None:
-    paths = importer.parse_header(["customer_id", "channel", "occurred_at", "automated", "depth"])
-    line = importer.csv_line(7, ["c-1", " email ", "2025-01-01T00:00:00Z", "FALSE", ""], paths)
+    header = ["customer_id", "channel", "occurred_at", "automated", "depth"]
+    paths = importer.parse_header(header, importer.TOUCH_COLUMNS)
+    cells = ["c-1", " email ", "2025-01-01T00:00:00Z", "FALSE", ""]
+    line = importer.csv_line(7, cells, paths, TOUCHES)
     assert line.number == 7
     raw: dict[str, Any] = dict(line.raw or {})
     assert raw.pop("external_id").startswith(importer.KEY_PREFIX)
@@ -222,7 +226,7 @@ def test_a_csv_record_becomes_a_raw_touch() -> None:
 
 
 def key_of(text: str) -> tuple[str, str]:
-    raw = importer.ndjson_line(1, text).raw
+    raw = importer.ndjson_line(1, text, TOUCHES).raw
     assert raw is not None
     return raw["source"], raw["external_id"]
 
@@ -233,7 +237,7 @@ def test_derived_keys_follow_the_content_only() -> None:
     other = key_of('{"customer_id": "c-2", "channel": "sms", "source": "crm"}')
     assert first == again != other
     assert first[0] == "crm"
-    given = importer.ndjson_line(3, '{"customer_id": "c-1", "external_id": "e-1"}')
+    given = importer.ndjson_line(3, '{"customer_id": "c-1", "external_id": "e-1"}', TOUCHES)
     assert given.raw == {"customer_id": "c-1", "external_id": "e-1"}
 
 

@@ -24,8 +24,9 @@ PARTNER_FORBIDDEN = {
     "GET /v1/audit",
     # customers and touches, read and write
     "GET /v1/customers", "GET /v1/customers/{customer_id}", "PUT /v1/customers/{customer_id}",
-    "PATCH /v1/customers/{customer_id}", "GET /v1/customers/{customer_id}/touches",
-    "POST /v1/touches", "POST /v1/touches/batch", "GET /v1/touches/{touch_id}",
+    "PATCH /v1/customers/{customer_id}", "POST /v1/customers/batch",
+    "GET /v1/customers/{customer_id}/touches", "POST /v1/touches", "POST /v1/touches/batch",
+    "GET /v1/touches/{touch_id}",
     # status, follow-ups, statuses, policy read
     "GET /v1/customers/{customer_id}/status", "GET /v1/customers/{customer_id}/next-follow-up",
     "GET /v1/follow-ups", "GET /v1/statuses", "GET /v1/policy", "GET /v1/policy/versions",
