@@ -1,6 +1,8 @@
 """Who may call what: bearer API keys resolved to a principal, and role guards."""
 
-from typing import Annotated
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
@@ -11,7 +13,7 @@ from app.errors import Forbidden, Unauthorized
 from app.idempotency import gate as idempotency
 from app.tenants import service as tenants
 from app.tenants.schemas import Role
-from app.tenants.service import Principal
+from app.tenants.service import Credentials, Principal
 
 
 def bearer_token(request: Request) -> str | None:
@@ -33,12 +35,46 @@ class RequireRole:
     async def check(self, request: Request, session: AsyncSession) -> Principal:
         token = bearer_token(request)
         principal = await tenants.authenticate(session, token) if token else None
+        return self.admit(request, principal)
+
+    def admit(self, request: Request, principal: Principal | None) -> Principal:
+        """401 for no live key, 403 for a role this guard does not admit."""
         if principal is None:
-            raise Unauthorized("A valid API key is required (Authorization: Bearer <key>).")
+            raise Unauthorized(UNAUTHORIZED)
         if principal.role not in self.roles:
             raise Forbidden(f"The {principal.role} role may not do this.")
         request.state.principal = principal
         return principal
+
+
+UNAUTHORIZED = "A valid API key is required (Authorization: Bearer <key>)."
+
+
+class KeyChecked:
+    """A key whose lookup a hot route folds into its own statement (one round trip): what
+    the key says, and the guard that admits the key row the statement returns."""
+
+    def __init__(self, request: Request, guard: RequireRole, credentials: Credentials) -> None:
+        self.request, self.guard, self.credentials = request, guard, credentials
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        return self.credentials.tenant_id
+
+    def admit(self, key: Mapping[Any, Any] | None) -> Principal:
+        return self.guard.admit(self.request, tenants.principal_of(self.credentials, key))
+
+
+class RequireRoleInQuery(RequireRole):
+    """A role guard for a route that looks its key up in its own statement (reads only: a
+    revoked key still fails at once, no key is cached)."""
+
+    async def __call__(self, request: Request) -> KeyChecked:  # type: ignore[override]
+        token = bearer_token(request)
+        credentials = tenants.credentials_of(token) if token else None
+        if credentials is None:
+            raise Unauthorized(UNAUTHORIZED)
+        return KeyChecked(request, self, credentials)
 
 
 def guard_of(route: object) -> RequireRole | None:
@@ -68,5 +104,6 @@ ALL = (Role.admin, Role.ingest, Role.read)
 Admin = Annotated[Principal, Depends(RequireRole(Role.admin))]
 Writer = Annotated[Principal, Depends(RequireRole(Role.admin, Role.ingest))]
 Reader = Annotated[Principal, Depends(RequireRole(*ALL))]
+ReaderInQuery = Annotated[KeyChecked, Depends(RequireRoleInQuery(*ALL))]
 AnyRole = Annotated[Principal, Depends(RequireRole(*ALL, Role.partner))]
 AdminOrPartner = Annotated[Principal, Depends(RequireRole(Role.admin, Role.partner))]

@@ -1,6 +1,7 @@
 """Database plumbing: the declarative base, the engine and the per-request session."""
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from app.config import Settings, to_async_url
+from app.errors import is_database_unavailable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -51,10 +53,38 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-def make_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for routes that only read: autocommit, so no BEGIN and ROLLBACK round trips
-    (each statement sees its own snapshot, as in a READ COMMITTED transaction)."""
-    return make_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+class Database:
+    """The engine and its session makers, for code that picks its own way in: a hot route
+    runs one statement on a pooled connection's driver, skipping SQLAlchemy's layers."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessions = make_sessionmaker(engine)
+        self.read_sessions = make_sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+
+    @asynccontextmanager
+    async def driver(self) -> AsyncIterator[Any]:
+        """A pooled connection's asyncpg connection, outside any transaction, so each
+        statement commits by itself (asyncpg prepares each statement once per connection);
+        one the database dropped is not handed out again."""
+        async with self.engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                yield raw.driver_connection
+            except Exception as exc:
+                if is_database_unavailable(exc):
+                    await connection.invalidate()
+                raise
+
+
+async def database(request: Request) -> Database:
+    db: Database = request.app.state.database
+    return db
+
+
+DatabaseDep = Annotated[Database, Depends(database)]
 
 
 READ_ONLY_ROUTES: set[Callable[..., Any]] = set()

@@ -12,11 +12,11 @@ from fastapi.routing import APIRoute
 
 from app import auth, embedded, errors
 from app import logging as app_logging
-from app.api import ROUTERS
+from app.api import MATCH_ORDER, ROUTERS
 from app.browser import GZIP_LEVEL, CorsHeaders, GZip, Preflight
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
-from app.db import make_engine, make_read_sessionmaker, make_sessionmaker
+from app.db import Database, make_engine
 from app.frequency.refresher import Refresher
 from app.idempotency import gate as idempotency
 from app.idempotency.leases import Leases
@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.head_revision = head_revision()
-    for router in ROUTERS:
+    for router in MATCH_ORDER:
         app.include_router(router)
     errors.install_handlers(app)
     app.add_exception_handler(idempotency.Replayed, idempotency.replayed_response)
@@ -77,8 +77,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app_logging.configure(settings.log_level)
     engine = make_engine(settings, embedded.database_url(settings))
-    app.state.sessionmaker = make_sessionmaker(engine)
-    app.state.read_sessionmaker = make_read_sessionmaker(engine)
+    app.state.database = Database(engine)
+    app.state.sessionmaker = app.state.database.sessions
+    app.state.read_sessionmaker = app.state.database.read_sessions
     app.state.idempotency_leases = Leases(app.state.sessionmaker, app.state.clock)
     refresher = Refresher(app.state.sessionmaker, app.state.clock, settings.refresh_batch)
     if settings.refresher:
@@ -129,8 +130,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def _keyless_operations() -> Iterator[tuple[str, str]]:
     """Operations no role guard protects (operations endpoints, signed webhooks)."""
-    routes = [route for router in ROUTERS for route in router.routes]
-    for route in routes:
+    for route in (route for router in ROUTERS for route in router.routes):
         if isinstance(route, APIRoute) and route.include_in_schema and auth.guard_of(route) is None:
             yield from ((route.path_format, method.lower()) for method in route.methods or ())
 

@@ -84,13 +84,7 @@ def _instant(part: Any) -> datetime:
 
 
 class PageParams:
-    def __init__(
-        self,
-        limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
-        cursor: Annotated[
-            str | None, Query(max_length=1024, description="`next_cursor` of the previous page.")
-        ] = None,
-    ) -> None:
+    def __init__(self, limit: int, cursor: str | None) -> None:
         self.limit = limit
         self.cursor = cursor
 
@@ -148,4 +142,14 @@ def instant_and_id(at: datetime, item_id: uuid.UUID) -> list[Any]:
     return [at.isoformat(), str(item_id)]
 
 
-PageDep = Annotated[PageParams, Depends()]
+async def page_params(
+    limit: Annotated[int, Query(ge=1, le=500, description="Items per page.")] = 50,
+    cursor: Annotated[
+        str | None, Query(max_length=1024, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> PageParams:
+    # an async dependency: FastAPI runs a plain one in a worker thread, a costly hop
+    return PageParams(limit, cursor)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]

@@ -4,7 +4,8 @@
 
 ``GET /row/{id}`` is one primary-key SELECT, ``POST /row`` one INSERT ... RETURNING, on the
 ``bench_rows`` table that bench/ceilings.py creates. The pool is as large as the service's
-(``TOUCHBASE_POOL_SIZE`` + ``TOUCHBASE_POOL_MAX_OVERFLOW``, 10 + 10 by default).
+(``TOUCHBASE_POOL_SIZE`` + ``TOUCHBASE_POOL_MAX_OVERFLOW``, the service's own defaults when
+unset).
 """
 
 import os
@@ -16,9 +17,12 @@ import asyncpg
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel
 
+from app.config import Settings
+
 DSN = os.environ.get("BENCH_BARE_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-POOL_MIN = int(os.environ.get("TOUCHBASE_POOL_SIZE", "10"))
-POOL_MAX = POOL_MIN + int(os.environ.get("TOUCHBASE_POOL_MAX_OVERFLOW", "10"))
+_SETTINGS = Settings()  # the service's pool settings, from the same environment
+POOL_MIN = _SETTINGS.pool_size
+POOL_MAX = POOL_MIN + _SETTINGS.pool_max_overflow
 
 SELECT_ROW = "SELECT id, customer_id, channel, occurred_at FROM bench_rows WHERE id = $1"
 INSERT_ROW = (

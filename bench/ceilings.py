@@ -1,5 +1,6 @@
 """The machine's own ceilings, measured in the same run as the service: a bare FastAPI app's
-SELECT and INSERT endpoints, raw asyncpg COPY into a touches-like table, and pgbench -S."""
+SELECT and INSERT endpoints, raw asyncpg COPY of touch rows into a plain table (the batch
+ceiling; and, for information, into a table with every index of touches), and pgbench -S."""
 
 import os
 import random
@@ -30,8 +31,11 @@ SELECT 'c-' || lpad((i % 50000)::text, 6, '0'), 'phone', now() - i * interval '1
 FROM generate_series(1, {BARE_ROWS}) AS i;
 SELECT setval(pg_get_serial_sequence('bench_rows', 'id'), {BARE_ROWS});
 """
-# Same columns, checks, defaults and indexes as touches; no foreign key to customers.
-COPY_TABLE = "CREATE TABLE bench_copy_touches (LIKE touches INCLUDING ALL)"
+# The batch ceiling: the columns and defaults of touches, its primary key and no other index,
+# check or foreign key.
+COPY_PLAIN = "CREATE TABLE {table} (LIKE touches INCLUDING DEFAULTS, PRIMARY KEY (tenant_id, id))"
+# For information: the same columns, checks, defaults and indexes as touches (no foreign key).
+COPY_INDEXED = "CREATE TABLE {table} (LIKE touches INCLUDING ALL)"
 TPS = re.compile(r"^tps = ([0-9.]+) \(without initial connection time\)", re.MULTILINE)
 
 
@@ -54,26 +58,31 @@ def bare_server(dsn: str, port: int, log: Path) -> Server:
     return Server("bare app", argv, {"BENCH_BARE_DSN": dsn}, log)
 
 
-async def copy_rows_per_second(dsn: str, rows: int) -> tuple[float, CpuUse]:
-    """Raw ``copy_records_to_table`` into an empty touches-like table, records made before:
-    rows/s, and the CPU this process and PostgreSQL used meanwhile."""
-    now, rng = datetime.now(UTC), random.Random(3)
-    layout = Layout(customers=1000, touches=rows, giants=0, probe_touches=0, team_customers=100)
-    records = list(touch_rows(uuid.uuid4(), layout, now, rng))
-    warmup = Layout(customers=1000, touches=5000, giants=0, probe_touches=0, team_customers=100)
-    warm = list(touch_rows(uuid.uuid4(), warmup, now, rng))
+def _rows(count: int, rng: random.Random) -> list[tuple[object, ...]]:
+    layout = Layout(
+        customers=1000, touches=count, giants=0, probe_touches=0, team_customers=100,
+        mid_rep_customers=100,
+    )  # fmt: skip
+    return list(touch_rows(uuid.uuid4(), layout, datetime.now(UTC), rng))
+
+
+async def copy_rows_per_second(dsn: str, rows: int, *, indexed: bool) -> tuple[float, CpuUse]:
+    """Raw ``copy_records_to_table`` into an empty table, records made before: rows/s, and the
+    CPU this process and PostgreSQL used meanwhile. The table has the columns of touches and
+    only its primary key, or with ``indexed`` every index and check of touches."""
+    rng = random.Random(3)
+    records, warm = _rows(rows, rng), _rows(5000, rng)
+    table = "bench_copy_indexed" if indexed else "bench_copy"
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute(COPY_TABLE)
-        await conn.copy_records_to_table("bench_copy_touches", records=warm, columns=TOUCH_COLUMNS)
+        await conn.execute((COPY_INDEXED if indexed else COPY_PLAIN).format(table=table))
+        await conn.copy_records_to_table(table, records=warm, columns=TOUCH_COLUMNS)
         meter = CpuMeter([os.getpid()])
         started = time.perf_counter()
-        await conn.copy_records_to_table(
-            "bench_copy_touches", records=records, columns=TOUCH_COLUMNS
-        )
+        await conn.copy_records_to_table(table, records=records, columns=TOUCH_COLUMNS)
         elapsed = time.perf_counter() - started
         cpu = meter.stop()
-        await conn.execute("DROP TABLE bench_copy_touches")
+        await conn.execute(f"DROP TABLE {table}")
     finally:
         await conn.close()
     return rows / elapsed, cpu

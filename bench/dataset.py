@@ -1,11 +1,16 @@
-"""The benchmark's data set: who the customers are and a year of their touches, as COPY rows.
+"""The benchmark's data set: who the customers are and a year of their touches, as COPY rows,
+and the cadence policy the bench tenant runs under.
 
 The layout puts the customers the benchmark probes at fixed places:
 
-- ``c-000000`` .. : the giants, each with ``giant_touches`` touches in the last year;
-- the probe: a customer of the same profile as the giants with exactly ``probe_touches``;
+- ``c-000000`` .. : the giants, each with ``giant_touches`` touches in the last year, of which
+  ``giant_recent_touches`` in the last 90 days (every window of the policy full, every cap
+  exceeded);
+- the probe: a customer of the same profile (and rule) as the giants with exactly
+  ``probe_touches``;
 - ``rep-small``: an owner of ``small_rep_customers`` customers;
 - team ``mass-market``: ``team_customers`` customers (its reps own 250 each);
+- ``rep-mid``: an owner of ``mid_rep_customers`` customers (the work-queue page's owner);
 - everyone else: four more teams and a hundred reps.
 
 Ordinary customers get the remaining touches with a skewed (log-normal) activity, over channels,
@@ -21,10 +26,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
+from typing import Any
 
 YEAR_SECONDS = 365 * 86400
+RECENT_DAYS = 90  # the giants' dense stretch: the policy's longest window
 SMALL_REP = "rep-small"
 BIG_TEAM = "mass-market"
+MID_REP, MID_TEAM = "rep-mid", "south-sales"
 OTHER_TEAMS = ["north-sales", "south-sales", "key-accounts", "service"]
 CHANNELS = ["email", "phone", "im", "meeting", "visit", "sms", "webinar", "chat"]
 CHANNEL_WEIGHTS = list(accumulate([40, 20, 15, 8, 5, 5, 4, 3]))
@@ -50,6 +58,52 @@ CUSTOMER_COLUMNS = [
     "updated_at", "stage_entered_at",
 ]  # fmt: skip
 
+# The bench tenant's cadence policy (bench/seed.py makes it the active version): six rules with
+# caps and targets. The giants and the probe (standard b2b customers) fall under
+# `b2b_customers`, whose 7-, 30- and 90-day caps the giants exceed many times over.
+POLICY: dict[str, Any] = {
+    "segment_weights": {"strategic": 3, "high_value": 2},
+    "rules": [
+        {
+            "name": "dormant", "match": {"stage": ["dormant"]},
+            "follow_up_days": 90, "overdue_after_days": 180, "channel": "email",
+            "caps": [{"window_days": 30, "max": 2}],
+        },
+        {
+            "name": "strategic", "match": {"segment": ["strategic"]},
+            "follow_up_days": 14, "overdue_after_days": 21, "channel": "meeting",
+            "caps": [{"window_days": 7, "max": 3}, {"window_days": 30, "max": 8}],
+            "targets": [{"window_days": 30, "min": 1, "depth": "deep"},
+                        {"window_days": 14, "min": 1, "depth": "value"}],
+        },
+        {
+            "name": "pipeline", "match": {"stage": ["lead", "opportunity", "negotiation"]},
+            "follow_up_days": 5, "overdue_after_days": 10, "min_gap_hours": 24,
+            "channel": "phone", "count_automated": False,
+            "caps": [{"window_days": 7, "max": 3}], "targets": [{"window_days": 14, "min": 2}],
+        },
+        {
+            "name": "nurturing", "match": {"stage": ["nurturing"]},
+            "follow_up_days": 7, "overdue_after_days": 14, "channel": "email",
+            "caps": [{"window_days": 30, "max": 6, "channels": ["email"]}],
+            "targets": [{"window_days": 30, "min": 4}],
+        },
+        {
+            "name": "b2b_customers", "match": {"market": ["b2b"], "stage": ["customer", "loyal"]},
+            "follow_up_days": 14, "overdue_after_days": 30, "channel": "phone",
+            "caps": [{"window_days": 7, "max": 3}, {"window_days": 30, "max": 10},
+                     {"window_days": 90, "max": 25}],
+            "targets": [{"window_days": 30, "min": 2, "depth": "value"},
+                        {"window_days": 90, "min": 1, "depth": "deep"}],
+        },
+        {
+            "name": "catch_all", "match": {},
+            "follow_up_days": 30, "overdue_after_days": 60, "channel": "email",
+            "caps": [{"window_days": 30, "max": 8}], "targets": [{"window_days": 30, "min": 1}],
+        },
+    ],
+}  # fmt: skip
+
 
 def customer_id(index: int) -> str:
     return f"c-{index:06d}"
@@ -63,16 +117,23 @@ class Layout:
     touches: int = 1_000_000
     giants: int = 2
     giant_touches: int = 100_000
+    giant_recent_touches: int = 20_000  # of each giant's, in the last RECENT_DAYS days
     probe_touches: int = 10
     small_rep_customers: int = 50
     team_customers: int = 50_000
+    mid_rep_customers: int = 5_000
 
     def __post_init__(self) -> None:
-        special = self.giants + 1 + self.small_rep_customers + self.team_customers
-        if self.customers < special:
-            raise ValueError(f"need at least {special} customers for this layout")
+        special = (
+            self.giants + 1 + self.small_rep_customers + self.team_customers
+            + self.mid_rep_customers
+        )  # fmt: skip
+        if self.customers <= special:
+            raise ValueError(f"need more than {special} customers for this layout")
         if self.ordinary_touches < 0:
             raise ValueError("fewer touches than the giants and the probe need")
+        if not 0 <= self.giant_recent_touches <= self.giant_touches:
+            raise ValueError("giant_recent_touches must be between 0 and giant_touches")
 
     @property
     def probe(self) -> int:
@@ -86,6 +147,16 @@ class Layout:
     def team_range(self) -> range:
         start = self.small_rep_range.stop
         return range(start, start + self.team_customers)
+
+    @property
+    def mid_rep_range(self) -> range:
+        start = self.team_range.stop
+        return range(start, start + self.mid_rep_customers)
+
+    @property
+    def others_range(self) -> range:
+        """Customers of no notable owner (the hundred reps of the four other teams)."""
+        return range(self.mid_rep_range.stop, self.customers)
 
     @property
     def ordinary_range(self) -> range:
@@ -104,7 +175,15 @@ class Layout:
             return SMALL_REP, "north-sales"
         if index in self.team_range:
             return f"rep-m{(index - self.team_range.start) // 250:03d}", BIG_TEAM
-        return f"rep-{index % 100:03d}", OTHER_TEAMS[index % len(OTHER_TEAMS)]
+        if index in self.mid_rep_range:
+            return MID_REP, MID_TEAM
+        return other_owner(index)
+
+
+def other_owner(index: int) -> tuple[str, str]:
+    """(rep, team) of a customer of ``Layout.others_range`` (bench/lua/put_profile.lua knows
+    the same rule, so that a profile it sends keeps its owner)."""
+    return f"rep-{index % 100:03d}", OTHER_TEAMS[index % len(OTHER_TEAMS)]
 
 
 def customer_rows(
@@ -148,13 +227,17 @@ def touch_rows(
     tenant_id: uuid.UUID, layout: Layout, now: datetime, rng: random.Random
 ) -> Iterator[tuple[object, ...]]:
     """Every touch: the giants', the probe's, then the ordinary customers' (skewed)."""
-    plan: list[tuple[int, int]] = [(g, layout.giant_touches) for g in range(layout.giants)]
-    plan.append((layout.probe, layout.probe_touches))
+    recent = (120, RECENT_DAYS * 86400 - 3600)  # none leaves the 90-day window during a run
+    older = (RECENT_DAYS * 86400, YEAR_SECONDS)
     serial = 0
-    for index, count in plan:
-        for _ in range(count):
+    for giant in range(layout.giants):
+        for n in range(layout.giant_touches):
             serial += 1
-            yield _touch(tenant_id, layout, index, serial, now, rng, quiet=True)
+            age = recent if n < layout.giant_recent_touches else older
+            yield _touch(tenant_id, layout, giant, serial, now, rng, quiet=True, age=age)
+    for _ in range(layout.probe_touches):
+        serial += 1
+        yield _touch(tenant_id, layout, layout.probe, serial, now, rng, quiet=True)
     ordinary = layout.ordinary_range
     weights = list(accumulate(rng.lognormvariate(0, 1.0) for _ in ordinary))
     picks = rng.choices(ordinary, cum_weights=weights, k=layout.ordinary_touches)
@@ -172,8 +255,9 @@ def _touch(
     rng: random.Random,
     *,
     quiet: bool,
+    age: tuple[int, int] = (120, YEAR_SECONDS),
 ) -> tuple[object, ...]:
-    occurred = now - timedelta(seconds=rng.randint(120, YEAR_SECONDS))
+    occurred = now - timedelta(seconds=rng.randint(*age))
     received = occurred + timedelta(seconds=rng.randint(1, 120))
     rep, team = layout.owner(index)
     r = rng.random()

@@ -1,19 +1,20 @@
-"""The measurements of one run: the ceilings, the service's HTTP scenarios, the importer."""
+"""The measurements of one run: the ceilings, the service's HTTP scenarios, the load before
+first_page_after_load, the importer."""
 
 import asyncio
 import secrets
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import asyncpg
 import orjson
 
-from bench import ceilings, service, wrk
-from bench.dataset import BIG_TEAM, SMALL_REP, Layout, customer_id
-from bench.procs import free_port, http
+from bench import afterload, ceilings, service, wrk
+from bench.dataset import BIG_TEAM, MID_REP, SMALL_REP, Layout, customer_id, other_owner
+from bench.procs import Server, free_port, http
 from bench.report import Figure
-from bench.scenarios import Probe, Runner, Scenario
+from bench.scenarios import Probe, Runner, Scenario, print_figure
 
 JSON = {"Content-Type": "application/json"}
 PGBENCH_SECONDS, PGBENCH_SCALE = 5, 10
@@ -42,22 +43,8 @@ def measure_ceilings(url: str, load: wrk.Load, copy_rows: int, logs: Path) -> li
                          Probe("POST", "/row", row, (201,)))
             ),
         ]  # fmt: skip
-    copy, cpu = asyncio.run(ceilings.copy_rows_per_second(url, copy_rows))
-    per_thousand = 1e6 / copy_rows
-    figure = Figure(
-        "copy",
-        f"asyncpg COPY of {copy_rows:,} touch rows (CPU per 1,000 rows)",
-        rows_per_s=copy,
-        app_cpu_ms=cpu.app * per_thousand,
-        pg_cpu_ms=cpu.pg * per_thousand,
-        others_pct=cpu.others_share * 100,
-    )
-    print(
-        f"copy: {copy:,.0f} rows/s, CPU per 1,000 rows: {figure.app_cpu_ms:.1f} ms client,"
-        f" {figure.pg_cpu_ms:.1f} ms PostgreSQL",
-        flush=True,
-    )
-    figures.append(figure)
+    figures.append(_copy_figure(url, copy_rows, indexed=False))
+    figures.append(_copy_figure(url, copy_rows, indexed=True))
     tps = ceilings.pgbench_tps(url, load.connections, load.threads, PGBENCH_SECONDS, PGBENCH_SCALE)
     print(f"pgbench_select: {tps:,.0f} tps", flush=True)
     what = f"pgbench -S, scale {PGBENCH_SCALE}, {load.connections} clients (tps)"
@@ -65,11 +52,40 @@ def measure_ceilings(url: str, load: wrk.Load, copy_rows: int, logs: Path) -> li
     return figures
 
 
-async def _count_like(url: str, pattern: str) -> int:
+def _copy_figure(url: str, rows: int, *, indexed: bool) -> Figure:
+    """``copy``: into a plain table (columns of touches, its primary key, nothing else), the
+    batch ceiling; ``copy_like_touches``: into one with every index of touches (information)."""
+    rate, cpu = asyncio.run(ceilings.copy_rows_per_second(url, rows, indexed=indexed))
+    per_thousand = 1e6 / rows
+    name, table = (
+        ("copy_like_touches", "a table LIKE touches, all its indexes")
+        if indexed
+        else ("copy", "a plain table, primary key only")
+    )
+    figure = Figure(
+        name,
+        f"asyncpg COPY of {rows:,} touch rows into {table} (CPU per 1,000 rows)",
+        rows_per_s=rate,
+        app_cpu_ms=cpu.app * per_thousand,
+        pg_cpu_ms=cpu.pg * per_thousand,
+        others_pct=cpu.others_share * 100,
+        informational=indexed,
+    )
+    print(
+        f"{name}: {rate:,.0f} rows/s, CPU per 1,000 rows: {figure.app_cpu_ms:.1f} ms client,"
+        f" {figure.pg_cpu_ms:.1f} ms PostgreSQL",
+        flush=True,
+    )
+    return figure
+
+
+async def _count_like(url: str, pattern: str, source: str = "wrk") -> int:
     conn = await asyncpg.connect(url)
     try:
         found = await conn.fetchval(
-            "SELECT count(*) FROM touches WHERE source = 'wrk' AND external_id LIKE $1", pattern
+            "SELECT count(*) FROM touches WHERE source = $1 AND external_id LIKE $2",
+            source,
+            pattern,
         )
         return int(found)
     finally:
@@ -95,9 +111,35 @@ def _touch(customer: str) -> dict[str, object]:
     }  # fmt: skip
 
 
+def profile_body(index: int) -> dict[str, object]:
+    """A full profile for a customer of the others range, its owner kept (as put_profile.lua
+    sends them)."""
+    rep, team = other_owner(index)
+    return {
+        "customer_id": customer_id(index), "name": f"Customer {index} (probe)",
+        "segment": "standard", "stage": "customer", "market": "b2b", "industry": "software",
+        "owner": {"rep_id": rep, "team": team}, "timezone": "Europe/Berlin", "country": "DE",
+        "email": f"{customer_id(index)}@example.com",
+        "preferences": {
+            "opted_out_channels": ["sms"], "preferred_channels": ["phone", "email"],
+            "max_contacts_per_30d": 8, "quiet_hours": {"start": "20:00", "end": "08:00"},
+        },
+        "attributes": {"crm_sync": "probe", "score": 50, "tags": ["bench", "profile"]},
+    }  # fmt: skip
+
+
+WRITES = ("single_ingest", "profile_put", "batch_ingest")
+PROFILE_CONNECTIONS = 8  # as the issue measured a profile PUT
+
+
+def queue_page_path(limit: int = 50) -> str:
+    return f"/v1/follow-ups?owner_rep={MID_REP}&limit={limit}"
+
+
 def service_scenarios(layout: Layout, load: wrk.Load, batch_connections: int) -> list[Scenario]:
     ordinary = customer_id(layout.ordinary_range.start)
     probe, giant = customer_id(layout.probe), customer_id(0)
+    others = layout.others_range
     conflict = {
         "customer_id": ordinary,
         "channel": "phone",
@@ -120,6 +162,10 @@ def service_scenarios(layout: Layout, load: wrk.Load, batch_connections: int) ->
         Probe("GET", f"/v1/customers/{ordinary}/status"),
         env={"BENCH_PATH": "/v1/customers/{id}/status"},
     )  # fmt: skip
+    queue_page = fixed(
+        "queue_page", f"GET /v1/follow-ups?limit=50, owner of {layout.mid_rep_customers:,}",
+        queue_page_path(),
+    )  # fmt: skip
     queue_small = fixed(
         "queue_small", f"GET /v1/follow-ups, owner of {layout.small_rep_customers}",
         f"/v1/follow-ups?owner_rep={SMALL_REP}",
@@ -133,14 +179,19 @@ def service_scenarios(layout: Layout, load: wrk.Load, batch_connections: int) ->
         f"/v1/customers/{probe}/status",
     )  # fmt: skip
     history_giant = fixed(
-        "history_giant", f"GET status, a customer of {layout.giant_touches:,} touches",
+        "history_giant",
+        f"GET status, a customer of {layout.giant_touches:,} touches,"
+        f" {layout.giant_recent_touches:,} in the last 90 days",
         f"/v1/customers/{giant}/status",
     )  # fmt: skip
+    profile = orjson.dumps(profile_body(others.start))
     return [
         status,
         alone(status),
         Scenario("conflict_check", "POST /v1/conflict-checks, random customers", "post_conflict",
                  Probe("POST", "/v1/conflict-checks", orjson.dumps(conflict))),
+        queue_page,
+        alone(queue_page),
         queue_small,
         queue_big,
         alone(queue_small),
@@ -151,21 +202,79 @@ def service_scenarios(layout: Layout, load: wrk.Load, batch_connections: int) ->
         alone(history_giant),
         Scenario("single_ingest", "POST /v1/touches, one touch", "post_touch",
                  Probe("POST", "/v1/touches", orjson.dumps(_touch(ordinary)), (201,))),
+        Scenario("profile_put",
+                 f"PUT /v1/customers/{{id}}, a full profile, random customers of {len(others):,},"
+                 f" {PROFILE_CONNECTIONS} connections",
+                 "put_profile", Probe("PUT", f"/v1/customers/{customer_id(others.start)}",
+                                      profile, (200,)),
+                 env={"BENCH_FIRST": str(others.start), "BENCH_LAST": str(others.stop - 1)},
+                 connections=PROFILE_CONNECTIONS),
         Scenario("batch_ingest",
                  f"POST /v1/touches/batch, 1,000 touches, {batch_connections} connections",
                  "post_batch", Probe("POST", "/v1/touches/batch", batch),
                  env={"BENCH_BATCH": "1000"}, rows_per_request=1000,
                  connections=batch_connections),
-        Scenario("batch_ingest_at_fixed",
-                 f"the same at {load.connections} connections (informational)", "post_batch",
-                 Probe("POST", "/v1/touches/batch", batch), env={"BENCH_BATCH": "1000"},
-                 rows_per_request=1000, informational=True),
     ]  # fmt: skip
 
 
 def conflict_routed(base: str) -> bool:
     status, body = http("GET", base + "/openapi.json")
     return status == 200 and "/v1/conflict-checks" in orjson.loads(body).get("paths", {})
+
+
+@dataclass(frozen=True, slots=True)
+class BulkPlan:
+    """first_page_after_load: how many touches to load, by how many clients, and how long to
+    wait for the refresher to drain (also before each write scenario)."""
+
+    rows: int
+    clients: int = 4
+    drain_timeout: float = 300.0
+    fixed_rounds: int = 2  # batch_ingest_at_fixed: batches per connection
+
+
+def check_layout(base: str, headers: dict[str, str], layout: Layout) -> list[str]:
+    """What the data set should show through the API: the giant over its caps, a full queue
+    page for the owner of 5,000. Printed; problems come back as notes."""
+    notes = []
+    status, body = http("GET", f"{base}/v1/customers/{customer_id(0)}/status", None, headers)
+    if status == 200:
+        doc = orjson.loads(body)
+        caps = ", ".join(f"{c['window_days']}d {c['used']}/{c['max']}" for c in doc["caps"])
+        recent = doc["counts"].get("90d", {}).get("total")
+        print(
+            f"giant {customer_id(0)}: rule {doc['rule']}, status {doc['status']},"
+            f" 90-day contacts {recent}, caps used/max: {caps or 'none'}",
+            flush=True,
+        )
+        if not any(c["used"] > c["max"] for c in doc["caps"]):
+            caps = caps or "none"
+            notes.append(f"The giant {customer_id(0)} is over none of its caps ({caps}).")
+    else:
+        notes.append(f"The giant's status answered {status}.")
+    status, body = http("GET", base + queue_page_path(), None, headers)
+    items = len(orjson.loads(body).get("items", [])) if status == 200 else 0
+    print(f"queue_page: {MID_REP}'s first page has {items} items", flush=True)
+    if items < 50:
+        notes.append(f"{MID_REP}'s first queue page had {items} items, not 50 ({status}).")
+    return notes
+
+
+def drain_before(url: str, name: str, timeout: float) -> str | None:
+    """Wait for the refresher to drain what earlier writes marked, so that a scenario does not
+    pay for the one before; a note when there was anything to drain."""
+    drain = afterload.wait_drained(url, timeout)
+    if not drain.marks_at_start:
+        return None
+    text = (
+        f"Before {name}, the refresher drained {drain.marks_at_start:,} refresh marks in"
+        f" {drain.seconds:.1f} s"
+        if drain.drained
+        else f"Before {name}, {drain.left:,} of {drain.marks_at_start:,} refresh marks were"
+        f" still waiting after {timeout:.0f} s"
+    )
+    print(text, flush=True)
+    return text + "."
 
 
 def measure_service(
@@ -175,17 +284,21 @@ def measure_service(
     load: wrk.Load,
     workers: int,
     batch_connections: int,
+    bulk: BulkPlan,
     logs: Path,
     profile_dir: Path | None,
-) -> list[Figure]:
+) -> tuple[list[Figure], list[str]]:
+    """Every HTTP scenario, then first_page_after_load; the figures and notes."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     first, last = layout.ordinary_range.start, layout.ordinary_range.stop - 1
     env = {"BENCH_KEY": key, "BENCH_FIRST": str(first), "BENCH_LAST": str(last)}
     headers = {**JSON, "Authorization": f"Bearer {key}"}
-    figures = []
+    figures: list[Figure] = []
+    notes: list[str] = []
     with service.server(url, port, workers, logs / "server.log") as server:
         server.wait_ready(base + "/readyz")
+        notes += check_layout(base, headers, layout)
         runner = Runner(base, server, load, headers, env, profile_dir)
         for scenario in service_scenarios(layout, load, batch_connections):
             if scenario.name == "conflict_check" and not conflict_routed(base):
@@ -198,8 +311,158 @@ def measure_service(
             if scenario.script in ("post_touch", "post_batch"):
                 prefix = "single" if scenario.script == "post_touch" else "batch"
                 scenario.check = stored_check(url, prefix, scenario.rows_per_request or 1)
+            if scenario.name in WRITES:
+                notes += filter(None, [drain_before(url, scenario.name, bulk.drain_timeout)])
             figures.append(runner.run(scenario))
-    return figures
+        notes += filter(None, [drain_before(url, "batch_ingest_at_fixed", bulk.drain_timeout)])
+        figures.append(
+            batch_at_fixed(url, base, headers, server, layout, load.connections, bulk.fixed_rounds)
+        )
+        notes += filter(None, [drain_before(url, "the bulk load", bulk.drain_timeout)])
+        load_figures, load_notes = first_page_after_load(url, base, headers, server, layout, bulk)
+        figures += load_figures
+        notes += load_notes
+    return figures, notes
+
+
+def _load_problem(url: str, tag: str, loaded: afterload.LoadResult) -> str:
+    """What the load's answers say went wrong, and whether every created touch is stored."""
+    stored = asyncio.run(_count_like(url, f"load-{tag}-%", "bulk-load"))
+    missing = (
+        f"stored {stored} of {loaded.created} created touches" if stored < loaded.created else ""
+    )
+    return "; ".join(p for p in (loaded.problem, missing) if p)
+
+
+def batch_at_fixed(
+    url: str,
+    base: str,
+    headers: dict[str, str],
+    server: Server,
+    layout: Layout,
+    connections: int,
+    rounds: int,
+) -> Figure:
+    """32 concurrent 1,000-touch batches (``rounds`` each): every one should succeed, writers
+    queueing for database connections; p99 and the non-2xx answers, nothing retried."""
+    tag = afterload.tag()
+    rows = connections * rounds * afterload.PER_REQUEST
+    payloads = afterload.bodies(layout, rows, tag, mid_share=0.0, days=30)
+    print(f"batch_ingest_at_fixed: {len(payloads)} batches of 1,000, {connections} clients",
+          flush=True)  # fmt: skip
+    loaded = afterload.bulk_load(base, headers, server, payloads, connections, retry=False)
+    figure = _load_figure(
+        "batch_ingest_at_fixed",
+        f"POST /v1/touches/batch, 1,000 touches, {connections} concurrent clients x {rounds}"
+        " (informational; every answer counted, nothing retried)",
+        loaded,
+    )
+    answered = len(loaded.latencies_ms)
+    non_2xx = sum(loaded.failed.values())
+    problem = _load_problem(url, tag, loaded)
+    if problem:
+        figure.state = f"failed: {problem} ({non_2xx} of {answered} answers non-2xx)"
+    print_figure(figure)
+    return figure
+
+
+def _load_figure(name: str, what: str, loaded: afterload.LoadResult) -> Figure:
+    cpu = loaded.cpu
+    requests = len(loaded.latencies_ms)
+    return Figure(
+        name,
+        what,
+        rps=requests / loaded.seconds if loaded.seconds else None,
+        rows_per_s=loaded.rows_per_s,
+        p50_ms=loaded.percentile(50),
+        p99_ms=loaded.percentile(99),
+        seconds=loaded.seconds,
+        peak_mib=loaded.peak_mib,
+        app_cpu_ms=cpu.app * 1000 / requests if cpu and requests else None,
+        pg_cpu_ms=cpu.pg * 1000 / requests if cpu and requests else None,
+        others_pct=cpu.others_share * 100 if cpu else None,
+        informational=True,
+    )
+
+
+def first_page_after_load(
+    url: str, base: str, headers: dict[str, str], server: Server, layout: Layout, bulk: BulkPlan
+) -> tuple[list[Figure], list[str]]:
+    """Load ``bulk.rows`` touches with POST /v1/touches/batch, then at once GET the first queue
+    page of the owner of 5,000, then wait for the refresher to drain the marks."""
+    tag = afterload.tag()
+    payloads = afterload.bodies(layout, bulk.rows, tag)
+    print(f"bulk load: {bulk.rows:,} touches, {len(payloads)} batches, {bulk.clients} clients",
+          flush=True)  # fmt: skip
+    loaded = afterload.bulk_load(base, headers, server, payloads, bulk.clients)
+    page, (owner_marks, all_marks) = afterload.first_page_and_marks(
+        url, base, headers, queue_page_path(), MID_REP
+    )
+    drain = afterload.wait_drained(url, bulk.drain_timeout)
+    load_figure = _load_figure(
+        "bulk_load",
+        f"POST /v1/touches/batch, {bulk.rows:,} touches in batches of 1,000, {bulk.clients}"
+        " clients, before first_page_after_load (s: the whole load)",
+        loaded,
+    )
+    problem = _load_problem(url, tag, loaded)
+    if problem:
+        load_figure.state = f"failed: {problem}"
+    retried = sum(loaded.retried.values())
+    print(
+        f"bulk_load: {loaded.created:,} touches in {loaded.seconds:.1f} s ="
+        f" {loaded.rows_per_s:,.0f} rows/s, batch p50 {loaded.percentile(50) or 0:.0f} ms, p99"
+        f" {loaded.percentile(99) or 0:.0f} ms, {retried} retried answers"
+        f" {dict(loaded.retried) or ''}{', ' + problem if problem else ''}",
+        flush=True,
+    )
+    page_figure = Figure(
+        "first_page_after_load",
+        f"the first GET {queue_page_path()} right after bulk_load (one request; {page.items}"
+        f" items; {owner_marks:,} of {MID_REP}'s customers and {all_marks:,} in all marked for"
+        " refresh as it was asked for)",
+        p50_ms=page.ms,
+        p99_ms=page.ms,
+        seconds=page.ms / 1000,
+    )
+    if page.status != 200:
+        page_figure.state = f"failed: answered {page.status}"
+        print(f"first_page_after_load: FAILED, {page.status}: {page.body.decode(errors='replace')}",
+              flush=True)  # fmt: skip
+    else:
+        print(
+            f"first_page_after_load: {page.ms:,.0f} ms, {page.items} items; marked for refresh"
+            f" as it was asked for: {owner_marks:,} of {MID_REP}'s customers, {all_marks:,} in"
+            " all",
+            flush=True,
+        )
+    drain_figure = Figure(
+        "refresh_drain",
+        f"the background refresher draining the {drain.marks_at_start:,} refresh marks left"
+        " after the first page (s: until none is left)",
+        seconds=drain.seconds,
+        informational=True,
+    )
+    if not drain.drained:
+        drain_figure.state = (
+            f"not drained: {drain.left:,} marks left after {bulk.drain_timeout:.0f} s"
+        )
+    print(
+        f"refresh_drain: {drain.marks_at_start:,} marks"
+        + (f" drained in {drain.seconds:.1f} s" if drain.drained else f", {drain.left:,} left"
+           f" after {drain.seconds:.0f} s"),
+        flush=True,
+    )  # fmt: skip
+    notes = [
+        f"first_page_after_load: {loaded.created:,} touches loaded in {loaded.seconds:.1f} s"
+        f" ({loaded.rows_per_s:,.0f} rows/s, {retried} answers retried), then the first page in"
+        f" {page.ms:,.0f} ms ({owner_marks:,} of {MID_REP}'s customers and {all_marks:,} in all"
+        " waiting for refresh as it was asked for); the refresher then drained"
+        f" {drain.marks_at_start:,} marks"
+        + (f" in {drain.seconds:.1f} s." if drain.drained
+           else f" only down to {drain.left:,} in {drain.seconds:.0f} s.")
+    ]  # fmt: skip
+    return [load_figure, page_figure, drain_figure], notes
 
 
 def measure_import(url: str, tenant: str, layout: Layout, lines: int, logs: Path) -> Figure:

@@ -70,7 +70,7 @@ class Runner:
         figure.rps, figure.p50_ms, figure.p99_ms = result.rps, result.p50_ms, result.p99_ms
         if s.rows_per_request:
             figure.rows_per_s = result.rps * s.rows_per_request
-        _print(figure)
+        print_figure(figure)
         return figure
 
     def _measure(self, s: Scenario) -> tuple[wrk.WrkResult, CpuUse]:
@@ -108,11 +108,12 @@ class Runner:
         return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _print(f: Figure) -> None:
+def print_figure(f: Figure) -> None:
     rows = f", {f.rows_per_s:,.0f} rows/s" if f.rows_per_s else ""
+    state = "" if f.ok else f" ({f.state})"
     print(
         f"{f.name}: {f.rps or 0:,.1f} req/s{rows}, p50 {f.p50_ms or 0:.2f} ms,"
         f" p99 {f.p99_ms or 0:.2f} ms, peak {f.peak_mib or 0:.1f} MiB, CPU per request:"
-        f" {f.app_cpu_ms or 0:.2f} ms server, {f.pg_cpu_ms or 0:.2f} ms PostgreSQL",
+        f" {f.app_cpu_ms or 0:.2f} ms server, {f.pg_cpu_ms or 0:.2f} ms PostgreSQL{state}",
         flush=True,
     )

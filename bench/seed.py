@@ -2,9 +2,11 @@
 
     DATABASE_URL=postgresql://... python -m bench.seed --customers 60000 --touches 1000000
 
-Customers and touches go in with COPY (see bench/dataset.py for who is who), then day counts,
-opt-outs and schedules are built the way ingestion builds them. Prints timings, and the
-tenant's admin key on the last line.
+The bench policy (bench/dataset.py's POLICY: six rules with caps and targets) is made the
+tenant's active version through the service's own policy service; customers and touches go in
+with COPY (see bench/dataset.py for who is who), then day counts, opt-outs and schedules are
+built the way ingestion builds them. Prints timings, and the tenant's admin key on the last
+line.
 """
 
 import argparse
@@ -21,10 +23,19 @@ from app.config import Settings, get_settings
 from app.db import make_engine, make_sessionmaker
 from app.embedded import database_url
 from app.frequency.refresher import drain_marks
+from app.policies import service as policies
+from app.policies.schemas import PolicyDoc
 from app.refresh import service as refresh
 from app.tenants.schemas import ApiKeyCreate, Role
 from app.tenants.service import create_key_for_tenant_name
-from bench.dataset import CUSTOMER_COLUMNS, TOUCH_COLUMNS, Layout, customer_rows, touch_rows
+from bench.dataset import (
+    CUSTOMER_COLUMNS,
+    POLICY,
+    TOUCH_COLUMNS,
+    Layout,
+    customer_rows,
+    touch_rows,
+)
 
 DAY_COUNTS = """
 INSERT INTO customer_day_counts (tenant_id, customer_id, day, channel, outbound,
@@ -73,6 +84,11 @@ async def seed(args: argparse.Namespace, layout: Layout, settings: Settings) -> 
             session, args.tenant, ApiKeyCreate(role=Role.admin), now
         )
         tenant_id = uuid.UUID(key.key[3:35])
+    async with sessionmaker() as session:
+        policy = await policies.put_policy(
+            session, tenant_id, PolicyDoc.model_validate(POLICY), now
+        )
+        print(f"  policy version {policy.version}: {len(policy.rules)} rules", flush=True)
     rng = random.Random(args.seed)
     conn = await asyncpg.connect(plain_dsn(url))
     try:
@@ -112,9 +128,14 @@ def add_layout_arguments(parser: argparse.ArgumentParser, defaults: Layout) -> N
     parser.add_argument("--touches", type=int, default=defaults.touches, help="in all")
     parser.add_argument("--giants", type=int, default=defaults.giants)
     parser.add_argument("--giant-touches", type=int, default=defaults.giant_touches)
+    parser.add_argument(
+        "--giant-recent-touches", type=int, default=defaults.giant_recent_touches,
+        help="of each giant's touches, how many in the last 90 days",
+    )  # fmt: skip
     parser.add_argument("--probe-touches", type=int, default=defaults.probe_touches)
     parser.add_argument("--small-rep-customers", type=int, default=defaults.small_rep_customers)
     parser.add_argument("--team-customers", type=int, default=defaults.team_customers)
+    parser.add_argument("--mid-rep-customers", type=int, default=defaults.mid_rep_customers)
 
 
 def layout_of(args: argparse.Namespace) -> Layout:
@@ -123,9 +144,11 @@ def layout_of(args: argparse.Namespace) -> Layout:
         touches=args.touches,
         giants=args.giants,
         giant_touches=args.giant_touches,
+        giant_recent_touches=args.giant_recent_touches,
         probe_touches=args.probe_touches,
         small_rep_customers=args.small_rep_customers,
         team_customers=args.team_customers,
+        mid_rep_customers=args.mid_rep_customers,
     )
 
 
@@ -136,9 +159,11 @@ def layout_argv(layout: Layout) -> list[str]:
         f"--touches={layout.touches}",
         f"--giants={layout.giants}",
         f"--giant-touches={layout.giant_touches}",
+        f"--giant-recent-touches={layout.giant_recent_touches}",
         f"--probe-touches={layout.probe_touches}",
         f"--small-rep-customers={layout.small_rep_customers}",
         f"--team-customers={layout.team_customers}",
+        f"--mid-rep-customers={layout.mid_rep_customers}",
     ]
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import asyncpg
 import orjson
 
-from bench.dataset import BIG_TEAM, SMALL_REP, Layout, customer_id
+from bench.dataset import BIG_TEAM, MID_REP, SMALL_REP, Layout, customer_id
+from bench.measure import profile_body
 from bench.seed import plain_dsn
 
 
@@ -82,11 +83,16 @@ def requests(layout: Layout) -> dict[str, tuple[str, str, dict[str, Any] | None]
             "POST", "/v1/conflict-checks",
             {"customer_id": ordinary, "channel": "phone", "actor": actor},
         ),
+        "queue_page": ("GET", f"/v1/follow-ups?owner_rep={MID_REP}&limit=50", None),
         "queue_small": ("GET", f"/v1/follow-ups?owner_rep={SMALL_REP}", None),
         "queue_big": ("GET", f"/v1/follow-ups?team={BIG_TEAM}", None),
         "history_small": ("GET", f"/v1/customers/{customer_id(layout.probe)}/status", None),
         "history_giant": ("GET", f"/v1/customers/{customer_id(0)}/status", None),
         "single_ingest": ("POST", "/v1/touches", touch),
+        "profile_put": (
+            "PUT", f"/v1/customers/{customer_id(layout.others_range.start)}",
+            profile_body(layout.others_range.start),
+        ),
         "batch_ingest": ("POST", "/v1/touches/batch", {"touches": batch}),
     }  # fmt: skip
 

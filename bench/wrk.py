@@ -10,6 +10,7 @@ from pathlib import Path
 
 LUA_DIR = Path(__file__).parent / "lua"
 RESULT = re.compile(r"^BENCH_RESULT (.*)$", re.MULTILINE)
+CODES = re.compile(r"^BENCH_CODES (.*)$", re.MULTILINE)  # non-2xx answers by status code
 ERROR_KINDS = ("connect", "read", "write", "status", "timeout")
 
 
@@ -33,6 +34,7 @@ class WrkResult:
     p99_ms: float
     max_ms: float
     errors: dict[str, int] = field(default_factory=dict)
+    codes: dict[int, int] = field(default_factory=dict)  # scripts that count them (post_batch)
     output: str = ""
 
     @property
@@ -45,6 +47,8 @@ class WrkResult:
 
     def error_text(self) -> str:
         parts = [f"{kind}={n}" for kind, n in self.errors.items() if n]
+        if self.codes:
+            parts.append("answers " + ", ".join(f"{c}: {n}" for c, n in sorted(self.codes.items())))
         return ", ".join(parts) or ("no requests completed" if self.requests == 0 else "")
 
 
@@ -95,6 +99,11 @@ def parse(output: str) -> WrkResult:
     if found is None:
         raise RuntimeError(f"wrk printed no result line:\n{output}")
     values = {k: float(v) for k, v in (item.split("=") for item in found.group(1).split())}
+    codes: dict[int, int] = {}
+    for line in CODES.findall(output):
+        for item in line.split():
+            code, count = item.split("=")
+            codes[int(code)] = codes.get(int(code), 0) + int(count)
     return WrkResult(
         requests=int(values["requests"]),
         seconds=values["duration_us"] / 1e6,
@@ -103,5 +112,6 @@ def parse(output: str) -> WrkResult:
         p99_ms=values["p99_us"] / 1000,
         max_ms=values["max_us"] / 1000,
         errors={kind: int(values[kind]) for kind in ERROR_KINDS},
+        codes=codes,
         output=output,
     )

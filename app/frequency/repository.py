@@ -288,22 +288,45 @@ async def upsert_documents(
     await _upsert(session, UPSERT_DOCUMENTS, DOCUMENT_COLUMNS, tenant_id, rows)
 
 
-# The stored document, if it may be served now: no mark, judged by now, not yet expired.
-SERVABLE_DOCUMENT = text(
-    "SELECT d.document FROM status_documents d WHERE d.tenant_id = :tenant_id"
-    " AND d.customer_id = :customer_id AND d.computed_at <= :now"
-    " AND (d.valid_until IS NULL OR d.valid_until > :now)"
-    " AND NOT EXISTS (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = d.tenant_id"
-    " AND m.customer_id = d.customer_id)"
+# The key, and the stored document if it may be served now (no mark, judged by now, not yet
+# expired): a status read at the current instant is this one statement.
+KEY_AND_DOCUMENT = (
+    "SELECT k.id, k.role, k.partner_id, (SELECT d.document FROM status_documents d"
+    " WHERE d.tenant_id = k.tenant_id AND d.customer_id = $3 AND d.computed_at <= $4"
+    " AND (d.valid_until IS NULL OR d.valid_until > $4) AND NOT EXISTS (SELECT 1"
+    " FROM refresh_marks m WHERE m.tenant_id = k.tenant_id AND m.customer_id = $3)) AS document"
+    " FROM api_keys k WHERE k.tenant_id = $1 AND k.key_hash = $2 AND k.revoked_at IS NULL"
 )
 
 
-async def servable_document(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, now: datetime
-) -> bytes | None:
-    params = {"tenant_id": tenant_id, "customer_id": customer_id, "now": now}
-    document: bytes | None = await session.scalar(SERVABLE_DOCUMENT, params)
-    return document
+async def key_and_document(
+    driver: Any, tenant_id: uuid.UUID, key_hash: bytes, customer_id: str, now: datetime
+) -> Mapping[str, Any] | None:
+    """The live key's row (id, role, partner_id) with the servable document or None; None
+    for no live key. ``driver``: an asyncpg connection."""
+    row: Mapping[str, Any] | None = await driver.fetchrow(
+        KEY_AND_DOCUMENT, tenant_id, key_hash, customer_id, now
+    )
+    return row
+
+
+# Which of the ids name customers, with their documents where servable at $3.
+DOCUMENTS_OF = (
+    "SELECT u.id, c.customer_id IS NOT NULL AS known, (SELECT d.document FROM status_documents d"
+    " WHERE d.tenant_id = $1 AND d.customer_id = u.id AND d.computed_at <= $3"
+    " AND (d.valid_until IS NULL OR d.valid_until > $3) AND NOT EXISTS (SELECT 1"
+    " FROM refresh_marks m WHERE m.tenant_id = $1 AND m.customer_id = u.id)) AS document"
+    " FROM unnest($2::text[]) AS u(id)"
+    " LEFT JOIN customers c ON c.tenant_id = $1 AND c.customer_id = u.id"
+)
+
+
+async def documents_of(
+    driver: Any, tenant_id: uuid.UUID, customer_ids: Sequence[str], now: datetime
+) -> dict[str, bytes | None]:
+    """The known customers among the ids, each with its document servable now, or None."""
+    rows = await driver.fetch(DOCUMENTS_OF, tenant_id, sorted(set(customer_ids)), now)
+    return {row["id"]: row["document"] for row in rows if row["known"]}
 
 
 # Every path that stores verdicts locks schedules before documents, each in customer order:

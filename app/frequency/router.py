@@ -4,13 +4,20 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Path, Query, Response
 
-from app.auth import Reader
-from app.db import SessionDep, read_only
+from app.auth import Reader, ReaderInQuery
+from app.db import DatabaseDep, SessionDep
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.frequency import service
 from app.frequency.repository import Scope
-from app.frequency.schemas import NextFollowUpRead, ScheduleItem, StatusCode, StatusRead
+from app.frequency.schemas import (
+    NextFollowUpRead,
+    ScheduleItem,
+    StatusCode,
+    StatusLookup,
+    StatusLookupRead,
+    StatusRead,
+)
 from app.pagination import PageDep, encode_cursor
 from app.schemas import ID_PATTERN, ExternalId, Instant, JudgedInstant, Page, Slug
 
@@ -29,15 +36,16 @@ AsOf = Annotated[
     response_model=StatusRead,
     responses=responses(401, 403, 404, 422),
 )
-@read_only
 async def get_status(
-    customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
+    customer_id: CustomerId,
+    checked: ReaderInQuery,
+    db: DatabaseDep,
+    now: NowDep,
+    as_of: AsOf = None,
 ) -> Response:
     """Over, under or on track, and why: the active policy and profile applied to the touches
     up to `as_of`."""
-    document = await service.status_document(
-        session, principal.tenant_id, customer_id, as_of or now, now
-    )
+    document = await service.read_status(db, checked, customer_id, as_of or now, now)
     return Response(document, media_type="application/json")
 
 
@@ -47,17 +55,36 @@ async def get_status(
     response_model=NextFollowUpRead,
     responses=responses(401, 403, 404, 422),
 )
-@read_only
 async def get_next_follow_up(
-    customer_id: CustomerId, session: SessionDep, principal: Reader, now: NowDep, as_of: AsOf = None
+    customer_id: CustomerId,
+    checked: ReaderInQuery,
+    db: DatabaseDep,
+    now: NowDep,
+    as_of: AsOf = None,
 ) -> Response:
     """When, how and why to contact the customer next."""
-    document = await service.status_document(
-        session, principal.tenant_id, customer_id, as_of or now, now
-    )
+    document = await service.read_status(db, checked, customer_id, as_of or now, now)
     return Response(
         orjson.dumps(orjson.loads(document)["next_follow_up"]), media_type="application/json"
     )
+
+
+@router.post(
+    "/statuses/lookup",
+    summary="The statuses of many customers at once",
+    response_model=StatusLookupRead,
+    responses=responses(401, 403, 413, 422),
+)
+async def lookup_statuses(
+    body: StatusLookup, principal: Reader, db: DatabaseDep, now: NowDep
+) -> Response:
+    """For a list view: the whole status document of each known customer (as `GET
+    /v1/customers/{id}/status` answers it), in the order asked, and the ids of no customer
+    in `not_found`. An id asked for twice is answered twice."""
+    document = await service.lookup_statuses(
+        db, principal.tenant_id, body.customer_ids, body.as_of or now, now
+    )
+    return Response(document, media_type="application/json")
 
 
 def _item(row: Any) -> ScheduleItem:

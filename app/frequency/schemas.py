@@ -4,7 +4,7 @@ from typing import Any
 from pydantic import Field
 
 from app.customers.schemas import OwnerRead
-from app.schemas import Instant, Output
+from app.schemas import ExternalId, Input, Instant, JudgedInstant, Output
 
 
 class StatusCode(StrEnum):
@@ -178,3 +178,21 @@ class ScheduleItem(Output):
             ]
         }
     }
+
+
+class StatusLookup(Input):
+    customer_ids: list[ExternalId] = Field(
+        min_length=1, max_length=500, description="Customers to read, in the order to answer."
+    )
+    as_of: JudgedInstant | None = Field(
+        default=None, description="Any instant, past or future; default now."
+    )
+
+    model_config = {
+        "json_schema_extra": {"examples": [{"customer_ids": ["c-1001", "c-1002", "c-0000"]}]}
+    }
+
+
+class StatusLookupRead(Output):
+    items: list[StatusRead] = Field(description="The status of every known customer asked for.")
+    not_found: list[str] = Field(description="The ids asked for that name no customer.")

@@ -5,12 +5,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, time
 from typing import Any
 
+import orjson
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
+from app.auth import KeyChecked
 from app.cadence.fatigue import FOREVER
 from app.customers import repository as customers_repo
+from app.db import Database
 from app.errors import NotFound
 from app.frequency import activity as activity_store
 from app.frequency import documents, repository
@@ -129,17 +132,49 @@ async def judge_customer(
     return policy, profile, activity, status
 
 
-async def status_document(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, as_of: datetime, now: datetime
+async def read_status(
+    db: Database, checked: KeyChecked, customer_id: str, as_of: datetime, now: datetime
 ) -> bytes:
-    """The status document at ``as_of``: read at once if it was stored for now and nothing
-    has changed since, else judged live."""
-    if as_of == now:
-        stored = await repository.servable_document(session, tenant_id, customer_id, now)
-        if stored is not None:
-            return documents.at_instant(stored, now)
-    *_, status = await judge_customer(session, tenant_id, customer_id, as_of)
+    """The status document at ``as_of``. At the current instant, the key and the stored
+    document come in one statement; a customer marked since, or whose document time has
+    made untrue, and any other ``as_of``, is judged live."""
+    async with db.driver() as driver:
+        key = await repository.key_and_document(
+            driver, checked.tenant_id, checked.credentials.key_hash, customer_id, now
+        )
+    checked.admit(key)
+    if as_of == now and key is not None and key["document"] is not None:
+        return documents.at_instant(key["document"], now)
+    async with db.read_sessions() as session:
+        *_, status = await judge_customer(session, checked.tenant_id, customer_id, as_of)
     return documents.at_instant(documents.encode(customer_id, status), as_of)
+
+
+async def lookup_statuses(
+    db: Database, tenant_id: uuid.UUID, customer_ids: Sequence[str], as_of: datetime, now: datetime
+) -> bytes:
+    """The status documents of many customers, for a list view: the stored ones servable at
+    the current instant, the rest judged live together."""
+    async with db.driver() as driver:
+        stored = await repository.documents_of(driver, tenant_id, customer_ids, now)
+    if as_of != now:
+        stored = dict.fromkeys(stored)
+    live = [customer_id for customer_id, document in stored.items() if document is None]
+    async with db.read_sessions() as session:
+        rows = await customers_repo.with_policy_version(session, tenant_id, live)
+        if rows:
+            policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
+            statuses = await evaluate_many(
+                session, tenant_id, policy, [to_profile(r) for r in rows], as_of
+            )
+            stored |= {cid: documents.encode(cid, status) for cid, status in statuses.items()}
+    found = [
+        documents.at_instant(document, as_of)
+        for customer_id in customer_ids
+        if (document := stored.get(customer_id)) is not None
+    ]
+    not_found = [c for c in customer_ids if c not in stored]
+    return b'{"items":[' + b",".join(found) + b'],"not_found":' + orjson.dumps(not_found) + b"}"
 
 
 def schedule_row(

@@ -3,8 +3,10 @@
 import hashlib
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -45,14 +47,32 @@ def tenant_of_key(key: str) -> uuid.UUID | None:
         return None
 
 
-async def authenticate(session: AsyncSession, key: str) -> Principal | None:
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a bearer key says before the database is asked: its tenant and its hash."""
+
+    tenant_id: uuid.UUID
+    key_hash: bytes
+
+
+def credentials_of(key: str) -> Credentials | None:
     tenant_id = tenant_of_key(key)
-    if tenant_id is None:
+    return Credentials(tenant_id, hash_key(key)) if tenant_id is not None else None
+
+
+def principal_of(credentials: Credentials, key: Mapping[Any, Any] | None) -> Principal | None:
+    """The principal of a live key row (id, role, partner_id); None for no row."""
+    if key is None:
         return None
-    row = await repository.find_active_key(session, tenant_id, hash_key(key))
-    if row is None:
+    return Principal(credentials.tenant_id, key["id"], Role(key["role"]), key["partner_id"])
+
+
+async def authenticate(session: AsyncSession, key: str) -> Principal | None:
+    credentials = credentials_of(key)
+    if credentials is None:
         return None
-    return Principal(tenant_id, row["id"], Role(row["role"]), row["partner_id"])
+    row = await repository.find_active_key(session, credentials.tenant_id, credentials.key_hash)
+    return principal_of(credentials, row)
 
 
 async def issue_key(

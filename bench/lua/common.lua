@@ -17,9 +17,20 @@ if common.key ~= "" then
 end
 
 local thread_count = 0
+common.threads = {}
 function setup(thread)
   thread_count = thread_count + 1
   thread:set("thread_id", thread_count)
+  common.threads[thread_count] = thread
+end
+
+-- Scripts that want non-2xx answers counted by status code call this from response(); done()
+-- prints the counts of every thread (wrk's own summary only has their total).
+function common.count_status(status)
+  if status >= 300 then
+    codes = codes or {}
+    codes[status] = (codes[status] or 0) + 1
+  end
 end
 
 function init(args)
@@ -63,4 +74,16 @@ function done(summary, latency, requests)
     summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
     e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.max, latency.mean))
+  local parts = {}
+  for _, thread in ipairs(common.threads) do
+    local counted = thread:get("codes")
+    if type(counted) == "table" then
+      for status, n in pairs(counted) do
+        parts[#parts + 1] = string.format("%d=%d", status, n)
+      end
+    end
+  end
+  if #parts > 0 then
+    io.write("BENCH_CODES " .. table.concat(parts, " ") .. "\n")
+  end
 end

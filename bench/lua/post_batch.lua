@@ -1,5 +1,5 @@
 -- POST /v1/touches/batch: BENCH_BATCH touches (default 1000) of the last 30 days, each for a
--- random customer with a unique external_id.
+-- random customer with a unique external_id. Non-2xx answers are counted by status code.
 dofile(os.getenv("BENCH_LUA") .. "/common.lua")
 local size = tonumber(os.getenv("BENCH_BATCH") or "1000")
 
@@ -11,4 +11,8 @@ function request()
   end
   return wrk.format("POST", "/v1/touches/batch", nil,
     '{"touches":[' .. table.concat(items, ",") .. ']}')
+end
+
+function response(status, headers, body)
+  common.count_status(status)
 end

@@ -29,7 +29,8 @@ PARTNER_FORBIDDEN = {
     "GET /v1/touches/{touch_id}",
     # status, follow-ups, statuses, policy read
     "GET /v1/customers/{customer_id}/status", "GET /v1/customers/{customer_id}/next-follow-up",
-    "GET /v1/follow-ups", "GET /v1/statuses", "GET /v1/policy", "GET /v1/policy/versions",
+    "GET /v1/follow-ups", "GET /v1/statuses", "POST /v1/statuses/lookup", "GET /v1/policy",
+    "GET /v1/policy/versions",
 }  # fmt: skip
 # Conflict checks, filing and reading its own plans, and locks: a partner's business.
 PARTNER_ALLOWED = {
