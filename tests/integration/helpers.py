@@ -1,5 +1,8 @@
-"""Helpers the integration tests share: instants as the service writes them, profiles,
-policies, touches and problem documents."""
+"""Helpers the integration tests share: instants as the service writes them, problem documents,
+policies, profiles and their status, touches, and lists read page after page.
+
+Each asserts that the service accepted what it was sent (or, for the ``assert_*`` helpers, that
+it refused it as a problem document), so a test reads as the story it tells."""
 
 import uuid
 from datetime import UTC, datetime
@@ -7,33 +10,117 @@ from typing import Any
 
 import httpx
 
+# Instants
+
 
 def z(at: datetime) -> str:
-    """An instant as the service writes it."""
+    """An instant as the service writes it: UTC, with a ``Z``."""
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def rule(**changes: Any) -> dict[str, Any]:
-    """A catch-all rule: follow up after 7 days, overdue after 14, unless changed."""
-    return {"name": "all", "match": {}, "follow_up_days": 7, "overdue_after_days": 14, **changes}
+def utc(text: str) -> datetime:
+    """An instant the service wrote, read back in UTC."""
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
-async def set_policy(client: httpx.AsyncClient, *rules: dict[str, Any], **top: Any) -> None:
-    response = await client.put("/v1/policy", json={**top, "rules": list(rules or [rule()])})
-    assert response.status_code == 200, response.text
+# Problem documents
 
-
-async def put_customer(client: httpx.AsyncClient, customer_id: str = "c-1", **fields: Any) -> None:
-    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
-    assert response.status_code in (200, 201), response.text
+PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "errors"})
 
 
 def assert_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
+    """That the response is a problem document (application/problem+json) with this status
+    code, in the header and in the body; returns the body."""
     assert response.status_code == status_code, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     body: dict[str, Any] = response.json()
     assert body["status"] == status_code
     return body
+
+
+def assert_full_problem(response: httpx.Response, status_code: int) -> dict[str, Any]:
+    """``assert_problem``, and that the body has every member of a problem document
+    (``PROBLEM_MEMBERS``, perhaps with more); returns the body."""
+    body = assert_problem(response, status_code)
+    assert set(body) >= PROBLEM_MEMBERS
+    return body
+
+
+# Policies
+
+
+def rule(**changes: Any) -> dict[str, Any]:
+    """A catch-all rule named main: follow up after 7 days, overdue after 14, unless changed."""
+    return {"name": "main", "match": {}, "follow_up_days": 7, "overdue_after_days": 14, **changes}
+
+
+async def put_policy(client: httpx.AsyncClient, document: dict[str, Any]) -> dict[str, Any]:
+    """PUT a whole policy document; returns the policy as stored (with its version)."""
+    response = await client.put("/v1/policy", json=document)
+    assert response.status_code == 200, response.text
+    stored: dict[str, Any] = response.json()
+    return stored
+
+
+async def set_policy(client: httpx.AsyncClient, *rules: dict[str, Any], **top: Any) -> int:
+    """A policy of these rules (else one ``rule()``) and these top-level settings; returns its
+    version."""
+    stored = await put_policy(client, {**top, "rules": list(rules or [rule()])})
+    version: int = stored["version"]
+    return version
+
+
+# Customers and their status
+
+
+async def put_customer(client: httpx.AsyncClient, customer_id: str = "c-1", **fields: Any) -> None:
+    """PUT a profile with these fields, created or replaced."""
+    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
+    assert response.status_code in (200, 201), response.text
+
+
+async def status(
+    client: httpx.AsyncClient, customer_id: str = "c-1", as_of: datetime | None = None
+) -> dict[str, Any]:
+    """GET a customer's frequency status, now or (``as_of``) at another instant."""
+    params = {"as_of": z(as_of)} if as_of is not None else {}
+    response = await client.get(f"/v1/customers/{customer_id}/status", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def codes(judged: dict[str, Any]) -> list[str]:
+    """The codes of the reasons of a status, a conflict check or a contact plan, in order."""
+    return [reason["code"] for reason in judged["reasons"]]
+
+
+# Touches
+
+TOUCHED_AT = "2026-11-20T02:00:00Z"  # an hour before the tests' NOW
+
+
+def touch_body(
+    at: datetime | None = None, channel: str = "email", customer_id: str = "c-1", **fields: Any
+) -> dict[str, Any]:
+    """A touch to POST: an email to c-1 at ``TOUCHED_AT`` (unless ``at``) from the source crm,
+    with a fresh external_id. ``fields`` add to it or replace; a field given as ``...`` is left
+    out."""
+    body = {
+        "customer_id": customer_id,
+        "channel": channel,
+        "occurred_at": TOUCHED_AT if at is None else z(at),
+        "source": "crm",
+        "external_id": uuid.uuid4().hex,
+        **fields,
+    }
+    return {key: value for key, value in body.items() if value is not ...}
+
+
+def touch_body_without_external_id(**fields: Any) -> dict[str, Any]:
+    """``touch_body`` with no external_id (unless given one): the service cannot tell a repeat
+    of it from a new touch, only an Idempotency-Key can."""
+    return touch_body(**{"external_id": ..., **fields})
 
 
 async def touch(
@@ -43,15 +130,31 @@ async def touch(
     customer_id: str = "c-1",
     **fields: Any,
 ) -> dict[str, Any]:
-    body = {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-    response = await client.post("/v1/touches", json=body)
+    """POST a ``touch_body`` (an email to c-1 unless told otherwise) occurring ``at``; returns
+    the touch as stored."""
+    response = await client.post("/v1/touches", json=touch_body(at, channel, customer_id, **fields))
     assert response.status_code == 201, response.text
     stored: dict[str, Any] = response.json()
     return stored
+
+
+# Lists
+
+
+async def listing(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item a list endpoint returns for these parameters, following the cursor page
+    after page (each page exactly ``items`` and ``next_cursor``)."""
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    for _ in range(100):
+        response = await client.get(
+            path, params={**params, **({"cursor": cursor} if cursor else {})}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert set(body) == {"items", "next_cursor"}
+        items += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return items
+    raise AssertionError("the pages never ended")

@@ -9,8 +9,8 @@ import pytest
 from fastapi import FastAPI
 
 from tests.conftest import Tenant
+from tests.integration.helpers import assert_full_problem
 
-PROBLEM_FIELDS = {"type", "title", "status", "detail", "errors"}
 TOUCH = {
     "customer_id": "c-1",
     "channel": "email",
@@ -84,12 +84,9 @@ async def client_for(tenant: Tenant, role: str) -> httpx.AsyncClient:
     return await tenant.client(role, partner_id="dist-1" if role == "partner" else None)
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert set(body) >= PROBLEM_FIELDS
-    assert body["status"] == status
+def assert_typed_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """A full problem document whose title and type are strings and whose errors are a list."""
+    body = assert_full_problem(response, status)
     assert isinstance(body["title"], str)
     assert isinstance(body["type"], str)
     assert isinstance(body["errors"], list)
@@ -102,16 +99,16 @@ class TestMissingKey:
         self, anonymous: httpx.AsyncClient, endpoint: Endpoint
     ) -> None:
         response = await call(anonymous, endpoint)
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
         assert response.headers["www-authenticate"].lower().startswith("bearer")
 
     async def test_an_empty_bearer_token_is_401(self, anonymous: httpx.AsyncClient) -> None:
         response = await anonymous.get("/v1/customers", headers={"Authorization": "Bearer "})
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     async def test_a_basic_authorization_header_is_401(self, anonymous: httpx.AsyncClient) -> None:
         response = await anonymous.get("/v1/customers", headers={"Authorization": "Basic YTpi"})
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
 
 MALFORMED_KEYS = (
@@ -131,12 +128,12 @@ class TestUnknownKey:
     ) -> None:
         key = "tb_" + uuid.uuid4().hex + "_unknown"
         response = await call(anonymous, endpoint, headers={"Authorization": f"Bearer {key}"})
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     @pytest.mark.parametrize("key", MALFORMED_KEYS)
     async def test_a_malformed_key_is_401(self, anonymous: httpx.AsyncClient, key: str) -> None:
         response = await anonymous.get("/v1/customers", headers={"Authorization": f"Bearer {key}"})
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     async def test_a_real_key_with_its_secret_altered_is_401(
         self, tenant: Tenant, anonymous: httpx.AsyncClient
@@ -146,7 +143,7 @@ class TestUnknownKey:
         response = await anonymous.get(
             "/v1/customers", headers={"Authorization": f"Bearer {altered}"}
         )
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
 
 class TestRevokedKey:
@@ -167,7 +164,7 @@ class TestRevokedKey:
         assert revoked.status_code == 204, revoked.text
         assert revoked.content == b""
         response = await call(anonymous, endpoint, headers=headers)
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     async def test_a_key_may_revoke_itself_and_then_fails(
         self, admin: httpx.AsyncClient, anonymous: httpx.AsyncClient
@@ -176,7 +173,7 @@ class TestRevokedKey:
         headers = {"Authorization": f"Bearer {created['key']}"}
         gone = await anonymous.delete(f"/v1/api-keys/{created['id']}", headers=headers)
         assert gone.status_code == 204, gone.text
-        assert_problem(await anonymous.get("/v1/api-keys", headers=headers), 401)
+        assert_typed_problem(await anonymous.get("/v1/api-keys", headers=headers), 401)
 
     async def test_revoking_twice_is_idempotent(self, admin: httpx.AsyncClient) -> None:
         created = (await admin.post("/v1/api-keys", json={"role": "read"})).json()
@@ -190,7 +187,7 @@ class TestRoleTable:
         self, tenant: Tenant, endpoint: Endpoint, role: str
     ) -> None:
         client = await client_for(tenant, role)
-        assert_problem(await call(client, endpoint), 403)
+        assert_typed_problem(await call(client, endpoint), 403)
 
     @pytest.mark.parametrize(("endpoint", "role"), ALLOWED, ids=str)
     async def test_an_allowed_role_gets_past_the_guard(
@@ -207,7 +204,7 @@ class TestAuthBeforeBody:
     async def test_an_invalid_body_without_a_key_is_still_401(
         self, anonymous: httpx.AsyncClient, endpoint: Endpoint
     ) -> None:
-        assert_problem(await call(anonymous, endpoint, body=endpoint.invalid_body), 401)
+        assert_typed_problem(await call(anonymous, endpoint, body=endpoint.invalid_body), 401)
 
     @pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS, ids=str)
     async def test_a_non_json_body_with_a_bad_key_is_still_401(
@@ -215,52 +212,52 @@ class TestAuthBeforeBody:
     ) -> None:
         headers = {"Authorization": "Bearer tb_" + uuid.uuid4().hex + "_x"}
         response = await call(anonymous, endpoint, content=b"{not json", headers=headers)
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     @pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS, ids=str)
     async def test_a_body_that_is_not_utf8_without_a_key_is_still_401(
         self, anonymous: httpx.AsyncClient, endpoint: Endpoint
     ) -> None:
         response = await call(anonymous, endpoint, content=b"\xff\xfe\x00{\x81")
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     @pytest.mark.parametrize("endpoint", WRITE_ENDPOINTS, ids=str)
     async def test_a_body_nested_too_deep_to_parse_without_a_key_is_still_401(
         self, anonymous: httpx.AsyncClient, endpoint: Endpoint
     ) -> None:
         content = b"[" * 100_000 + b"]" * 100_000
-        assert_problem(await call(anonymous, endpoint, content=content), 401)
+        assert_typed_problem(await call(anonymous, endpoint, content=content), 401)
 
     @pytest.mark.parametrize(("endpoint", "role"), DENIED_WRITES, ids=str)
     async def test_an_invalid_body_with_a_role_not_allowed_is_still_403(
         self, tenant: Tenant, endpoint: Endpoint, role: str
     ) -> None:
         client = await client_for(tenant, role)
-        assert_problem(await call(client, endpoint, body=endpoint.invalid_body), 403)
+        assert_typed_problem(await call(client, endpoint, body=endpoint.invalid_body), 403)
 
     @pytest.mark.parametrize(("endpoint", "role"), DENIED_WRITES, ids=str)
     async def test_a_non_json_body_with_a_role_not_allowed_is_still_403(
         self, tenant: Tenant, endpoint: Endpoint, role: str
     ) -> None:
         client = await client_for(tenant, role)
-        assert_problem(await call(client, endpoint, content=b"\x00garbage"), 403)
+        assert_typed_problem(await call(client, endpoint, content=b"\x00garbage"), 403)
 
     async def test_invalid_query_parameters_without_a_key_are_401(
         self, anonymous: httpx.AsyncClient
     ) -> None:
         response = await anonymous.get("/v1/customers", params={"limit": 0, "cursor": "!!"})
-        assert_problem(response, 401)
+        assert_typed_problem(response, 401)
 
     async def test_an_invalid_path_id_without_a_key_is_401(
         self, anonymous: httpx.AsyncClient
     ) -> None:
-        assert_problem(await anonymous.get("/v1/customers/bad%20id"), 401)
-        assert_problem(await anonymous.get("/v1/touches/not-a-uuid"), 401)
-        assert_problem(await anonymous.delete("/v1/api-keys/not-a-uuid"), 401)
+        assert_typed_problem(await anonymous.get("/v1/customers/bad%20id"), 401)
+        assert_typed_problem(await anonymous.get("/v1/touches/not-a-uuid"), 401)
+        assert_typed_problem(await anonymous.delete("/v1/api-keys/not-a-uuid"), 401)
 
     async def test_an_invalid_body_with_a_valid_key_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.put("/v1/customers/c-1", json={"name": 5})
-        body = assert_problem(response, 422)
+        body = assert_typed_problem(response, 422)
         assert ["body", "name"] in [error["loc"] for error in body["errors"]]
 
 
@@ -292,7 +289,7 @@ class TestCreateApiKey:
         headers = {"Authorization": f"Bearer {key}"}
         assert (await anonymous.get("/v1/customers", headers=headers)).status_code == 200
         denied = await anonymous.put("/v1/customers/c-1", json={}, headers=headers)
-        assert_problem(denied, 403)
+        assert_typed_problem(denied, 403)
 
     async def test_a_partner_key_carries_its_partner_id(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
@@ -303,26 +300,26 @@ class TestCreateApiKey:
         assert response.json()["role"] == "partner"
 
     async def test_the_partner_role_requires_a_partner_id(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.post("/v1/api-keys", json={"role": "partner"}), 422)
+        assert_typed_problem(await admin.post("/v1/api-keys", json={"role": "partner"}), 422)
 
     async def test_a_partner_id_for_another_role_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post("/v1/api-keys", json={"role": "read", "partner_id": "dist-1"})
-        assert_problem(response, 422)
+        assert_typed_problem(response, 422)
 
     async def test_an_unknown_role_is_422_naming_role(self, admin: httpx.AsyncClient) -> None:
-        body = assert_problem(await admin.post("/v1/api-keys", json={"role": "root"}), 422)
+        body = assert_typed_problem(await admin.post("/v1/api-keys", json={"role": "root"}), 422)
         assert ["body", "role"] in [error["loc"] for error in body["errors"]]
 
     async def test_a_bad_partner_id_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
             "/v1/api-keys", json={"role": "partner", "partner_id": "has space"}
         )
-        body = assert_problem(response, 422)
+        body = assert_typed_problem(response, 422)
         assert ["body", "partner_id"] in [error["loc"] for error in body["errors"]]
 
     async def test_unknown_fields_are_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post("/v1/api-keys", json={"role": "read", "tenant": "other"})
-        body = assert_problem(response, 422)
+        body = assert_typed_problem(response, 422)
         assert ["body", "tenant"] in [error["loc"] for error in body["errors"]]
 
     async def test_a_key_is_created_in_the_callers_tenant(
@@ -379,7 +376,7 @@ class TestListApiKeys:
         assert len(seen) == len(set(seen)) == 4  # the fixture's admin key and three more
 
     async def test_a_garbage_cursor_is_422(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.get("/v1/api-keys", params={"cursor": "garbage"}), 422)
+        assert_typed_problem(await admin.get("/v1/api-keys", params={"cursor": "garbage"}), 422)
 
 
 class TestKeyTenantIsolation:
@@ -403,7 +400,7 @@ class TestKeyTenantIsolation:
         other = Tenant(app, f"t-{uuid.uuid4().hex[:10]}")
         try:
             their_admin = await other.client("admin")
-            assert_problem(await their_admin.delete(f"/v1/api-keys/{created['id']}"), 404)
+            assert_typed_problem(await their_admin.delete(f"/v1/api-keys/{created['id']}"), 404)
         finally:
             await other.close()
         still = await anonymous.get(
@@ -412,7 +409,7 @@ class TestKeyTenantIsolation:
         assert still.status_code == 200, still.text
 
     async def test_revoking_an_unknown_key_is_404(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.delete(f"/v1/api-keys/{uuid.uuid4()}"), 404)
+        assert_typed_problem(await admin.delete(f"/v1/api-keys/{uuid.uuid4()}"), 404)
 
     async def test_revoking_with_a_garbage_id_is_422(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.delete("/v1/api-keys/not-a-uuid"), 422)
+        assert_typed_problem(await admin.delete("/v1/api-keys/not-a-uuid"), 422)

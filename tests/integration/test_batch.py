@@ -1,32 +1,13 @@
 """POST /v1/touches/batch: up to 1,000 touches, one result per item in input order."""
 
-import uuid
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.integration.helpers import assert_problem, touch_body
+
 RESULT_FIELDS = {"index", "status", "id", "errors"}
-
-
-def touch(**fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "customer_id": "c-1",
-        "channel": "email",
-        "occurred_at": "2026-11-20T02:00:00Z",
-        "source": "crm",
-        "external_id": f"evt-{uuid.uuid4().hex[:12]}",
-    }
-    body.update(fields)
-    return body
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 async def batch(client: httpx.AsyncClient, items: list[Any]) -> dict[str, Any]:
@@ -53,39 +34,39 @@ class TestBatchSize:
         assert ["body", "touches"] in [error["loc"] for error in body["errors"]]
 
     async def test_a_batch_of_1001_is_422(self, admin: httpx.AsyncClient) -> None:
-        items = [touch() for _ in range(1001)]
+        items = [touch_body() for _ in range(1001)]
         response = await admin.post("/v1/touches/batch", json={"touches": items})
         body = assert_problem(response, 422)
         assert ["body", "touches"] in [error["loc"] for error in body["errors"]]
         assert_problem(await admin.get("/v1/customers/c-1"), 404)
 
     async def test_a_batch_of_1000_is_stored(self, admin: httpx.AsyncClient) -> None:
-        items = [touch(customer_id=f"c-{i % 7}") for i in range(1000)]
+        items = [touch_body(customer_id=f"c-{i % 7}") for i in range(1000)]
         body = await batch(admin, items)
         assert body["created"] == 1000
         assert body["duplicates"] == body["rejected"] == 0
         assert len({result["id"] for result in body["results"]}) == 1000
 
     async def test_a_batch_of_one_is_stored(self, admin: httpx.AsyncClient) -> None:
-        body = await batch(admin, [touch()])
+        body = await batch(admin, [touch_body()])
         assert body["created"] == 1
         assert body["results"][0]["status"] == "created"
         assert body["results"][0]["errors"] is None
 
-    @pytest.mark.parametrize("payload", [{}, {"touches": "x"}, {"touches": None}, [touch()]])
+    @pytest.mark.parametrize("payload", [{}, {"touches": "x"}, {"touches": None}, [touch_body()]])
     async def test_a_body_without_a_touches_list_is_422(
         self, admin: httpx.AsyncClient, payload: Any
     ) -> None:
         assert_problem(await admin.post("/v1/touches/batch", json=payload), 422)
 
     async def test_unknown_top_level_keys_are_422(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches/batch", json={"touches": [touch()], "x": 1})
+        response = await admin.post("/v1/touches/batch", json={"touches": [touch_body()], "x": 1})
         assert_problem(response, 422)
 
 
 class TestBatchResults:
     async def test_results_follow_input_order_with_ids(self, admin: httpx.AsyncClient) -> None:
-        items = [touch(external_id=f"e-{i}") for i in range(5)]
+        items = [touch_body(external_id=f"e-{i}") for i in range(5)]
         body = await batch(admin, items)
         ids = [result["id"] for result in body["results"]]
         for external_id, touch_id in zip([f"e-{i}" for i in range(5)], ids, strict=True):
@@ -96,12 +77,12 @@ class TestBatchResults:
         self, admin: httpx.AsyncClient
     ) -> None:
         items = [
-            touch(external_id="ok-0"),
-            touch(channel="Not A Slug"),
-            touch(external_id="ok-2"),
-            touch(occurred_at="2026-11-20T09:30:00"),
-            touch(occurred_at="2027-01-01T00:00:00Z"),
-            touch(external_id="ok-5", kind="purchase", amount=10),
+            touch_body(external_id="ok-0"),
+            touch_body(channel="Not A Slug"),
+            touch_body(external_id="ok-2"),
+            touch_body(occurred_at="2026-11-20T09:30:00"),
+            touch_body(occurred_at="2027-01-01T00:00:00Z"),
+            touch_body(external_id="ok-5", kind="purchase", amount=10),
         ]
         body = await batch(admin, items)
         assert (body["created"], body["duplicates"], body["rejected"]) == (3, 0, 3)
@@ -118,7 +99,11 @@ class TestBatchResults:
     async def test_rejections_name_the_bad_field_within_the_batch(
         self, admin: httpx.AsyncClient
     ) -> None:
-        items = [touch(), touch(channel="BAD"), touch(occurred_at="2027-01-01T00:00:00Z")]
+        items = [
+            touch_body(),
+            touch_body(channel="BAD"),
+            touch_body(occurred_at="2027-01-01T00:00:00Z"),
+        ]
         body = await batch(admin, items)
         first = [error["loc"] for error in body["results"][1]["errors"]]
         second = [error["loc"] for error in body["results"][2]["errors"]]
@@ -132,7 +117,7 @@ class TestBatchResults:
     async def test_items_that_are_not_touch_objects_are_rejected(
         self, admin: httpx.AsyncClient, item: Any
     ) -> None:
-        body = await batch(admin, [touch(external_id="ok"), item])
+        body = await batch(admin, [touch_body(external_id="ok"), item])
         assert [result["status"] for result in body["results"]] == ["created", "rejected"]
         assert body["results"][1]["errors"]
         assert body["rejected"] == 1
@@ -145,10 +130,10 @@ class TestBatchResults:
         self, admin: httpx.AsyncClient
     ) -> None:
         items = [
-            touch(external_id="e-1"),
-            touch(external_id="e-2"),
-            touch(external_id="e-1", channel="sms"),
-            touch(external_id="e-1"),
+            touch_body(external_id="e-1"),
+            touch_body(external_id="e-2"),
+            touch_body(external_id="e-1", channel="sms"),
+            touch_body(external_id="e-1"),
         ]
         body = await batch(admin, items)
         results = body["results"]
@@ -163,18 +148,18 @@ class TestBatchResults:
     async def test_a_repeat_of_a_rejected_item_is_judged_on_its_own(
         self, admin: httpx.AsyncClient
     ) -> None:
-        items = [touch(external_id="e-1", channel="BAD"), touch(external_id="e-1")]
+        items = [touch_body(external_id="e-1", channel="BAD"), touch_body(external_id="e-1")]
         body = await batch(admin, items)
         assert [r["status"] for r in body["results"]] == ["rejected", "created"]
 
     async def test_duplicates_of_previously_stored_touches(self, admin: httpx.AsyncClient) -> None:
-        single = (await admin.post("/v1/touches", json=touch(external_id="old-1"))).json()
-        first = await batch(admin, [touch(external_id="old-2")])
+        single = (await admin.post("/v1/touches", json=touch_body(external_id="old-1"))).json()
+        first = await batch(admin, [touch_body(external_id="old-2")])
         items = [
-            touch(external_id="new-1"),
-            touch(external_id="old-1"),
-            touch(external_id="old-2"),
-            touch(external_id="old-1"),
+            touch_body(external_id="new-1"),
+            touch_body(external_id="old-1"),
+            touch_body(external_id="old-2"),
+            touch_body(external_id="old-1"),
         ]
         body = await batch(admin, items)
         results = body["results"]
@@ -185,7 +170,7 @@ class TestBatchResults:
         assert len(await stored(admin)) == 3
 
     async def test_the_same_batch_twice_is_all_duplicates(self, admin: httpx.AsyncClient) -> None:
-        items = [touch(external_id=f"e-{i}") for i in range(10)]
+        items = [touch_body(external_id=f"e-{i}") for i in range(10)]
         first = await batch(admin, items)
         second = await batch(admin, items)
         assert second["duplicates"] == 10
@@ -202,23 +187,30 @@ class TestBatchResults:
 
     async def test_unknown_customers_get_bare_profiles(self, admin: httpx.AsyncClient) -> None:
         body = await batch(
-            admin, [touch(customer_id="c-a"), touch(customer_id="c-b"), touch(customer_id="c-a")]
+            admin,
+            [
+                touch_body(customer_id="c-a"),
+                touch_body(customer_id="c-b"),
+                touch_body(customer_id="c-a"),
+            ],
         )
         assert body["created"] == 3
         for customer_id in ("c-a", "c-b"):
             assert (await admin.get(f"/v1/customers/{customer_id}")).status_code == 200
 
     async def test_a_rejected_item_creates_no_profile(self, admin: httpx.AsyncClient) -> None:
-        await batch(admin, [touch(customer_id="c-bad", channel="BAD"), touch()])
+        await batch(admin, [touch_body(customer_id="c-bad", channel="BAD"), touch_body()])
         assert (await admin.get("/v1/customers/c-bad")).status_code == 404
 
     async def test_an_amount_too_large_for_storage_is_rejected_alone(
         self, admin: httpx.AsyncClient
     ) -> None:
-        items = [touch(external_id="ok"), touch(kind="purchase", amount=10**17)]
+        items = [touch_body(external_id="ok"), touch_body(kind="purchase", amount=10**17)]
         body = await batch(admin, items)
         assert [r["status"] for r in body["results"]] == ["created", "rejected"]
 
     async def test_the_read_role_may_not_batch(self, tenant: Any) -> None:
         reader = await tenant.client("read")
-        assert_problem(await reader.post("/v1/touches/batch", json={"touches": [touch()]}), 403)
+        assert_problem(
+            await reader.post("/v1/touches/batch", json={"touches": [touch_body()]}), 403
+        )

@@ -11,23 +11,20 @@ import pytest
 
 from app.clock import FixedClock
 from tests.conftest import NOW
-from tests.integration.helpers import assert_problem, put_customer, rule, set_policy, touch, z
+from tests.integration.helpers import (
+    assert_problem,
+    codes,
+    put_customer,
+    rule,
+    set_policy,
+    status,
+    touch,
+    z,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 SH = "Asia/Shanghai"
-
-
-async def status(client: httpx.AsyncClient, as_of: datetime | None = None) -> dict[str, Any]:
-    params = {"as_of": z(as_of)} if as_of else {}
-    response = await client.get("/v1/customers/c-1/status", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def codes(body: dict[str, Any]) -> list[str]:
-    return [r["code"] for r in body["reasons"]]
 
 
 async def email(client: httpx.AsyncClient, at: datetime, external_id: str, **fields: Any) -> None:
@@ -52,9 +49,9 @@ class TestEngagementsAtTheirOwnInstant:
             await email(admin, datetime(2026, 11, day, 9, tzinfo=UTC), f"m-{day}")
         await opened(admin, datetime(2026, 11, 15, 8, tzinfo=UTC), "m-1")
         await opened(admin, datetime(2026, 11, 15, 8, tzinfo=UTC), "m-3", "clicked")
-        before = await status(admin, datetime(2026, 11, 10, 3, tzinfo=UTC))
+        before = await status(admin, as_of=datetime(2026, 11, 10, 3, tzinfo=UTC))
         assert before["fatigue"]["open_rate_recent"] == 0.0
-        after = await status(admin, datetime(2026, 11, 16, 3, tzinfo=UTC))
+        after = await status(admin, as_of=datetime(2026, 11, 16, 3, tzinfo=UTC))
         assert after["fatigue"]["open_rate_recent"] == 0.6667
         assert (await status(admin))["fatigue"]["open_rate_recent"] == 0.6667
 
@@ -66,9 +63,9 @@ class TestEngagementsAtTheirOwnInstant:
             await email(admin, datetime(2026, 11, day, 9, tzinfo=UTC), f"m-{day}")
         await opened(admin, datetime(2026, 11, 15, 8, tzinfo=UTC), "m-2", "clicked")
         await opened(admin, datetime(2026, 11, 12, 8, tzinfo=UTC), "m-2")
-        on_13th = await status(admin, datetime(2026, 11, 13, 3, tzinfo=UTC))
+        on_13th = await status(admin, as_of=datetime(2026, 11, 13, 3, tzinfo=UTC))
         assert on_13th["fatigue"]["open_rate_recent"] == 0.3333
-        on_11th = await status(admin, datetime(2026, 11, 11, 3, tzinfo=UTC))
+        on_11th = await status(admin, as_of=datetime(2026, 11, 11, 3, tzinfo=UTC))
         assert on_11th["fatigue"]["open_rate_recent"] == 0.0
 
     async def test_an_open_stored_before_its_email_keeps_its_instant(
@@ -78,7 +75,7 @@ class TestEngagementsAtTheirOwnInstant:
         await opened(admin, datetime(2026, 11, 12, 8, tzinfo=UTC), "m-1")
         for day in (1, 2, 3):
             await email(admin, datetime(2026, 11, day, 9, tzinfo=UTC), f"m-{day}")
-        on_11th = await status(admin, datetime(2026, 11, 11, 3, tzinfo=UTC))
+        on_11th = await status(admin, as_of=datetime(2026, 11, 11, 3, tzinfo=UTC))
         assert on_11th["fatigue"]["open_rate_recent"] == 0.0
         assert (await status(admin))["fatigue"]["open_rate_recent"] == 0.3333
 
@@ -100,7 +97,7 @@ class TestOpenRatesLeaveOutTheLast48Hours:
         assert now["fatigue"]["open_rate_recent"] is None
         assert now["status"] != "over_contacted"
         # two days on, still unopened: now they are judged, and engagement is falling
-        later = await status(admin, NOW + 2 * DAY)
+        later = await status(admin, as_of=NOW + 2 * DAY)
         assert later["fatigue"]["open_rate_recent"] == 0.0
         assert later["status"] == "over_contacted"
         assert "falling_engagement" in codes(later)
@@ -219,7 +216,7 @@ class TestOfficialMakeUpWorkingDays:
         await set_policy(admin, rule(follow_up_days=1, overdue_after_days=2), **CN_OFFICE)
         await put_customer(admin)
         await touch(admin, shanghai(2, 13, 10), "phone")
-        follow_up = (await status(admin, shanghai(2, 13, 11)))["next_follow_up"]
+        follow_up = (await status(admin, as_of=shanghai(2, 13, 11)))["next_follow_up"]
         assert follow_up["due_at"] == z(shanghai(2, 14, 10))
         assert follow_up["overdue_at"] == z(shanghai(2, 24, 10))
 
@@ -251,7 +248,7 @@ class TestRulesByContactOrdinal:
         await touch(admin, NOW - DAY, "phone")
         assert (await status(admin))["rule"] == "seasoned"
         # at a past instant only the contacts up to it count
-        assert (await status(admin, NOW - 2 * DAY - HOUR))["rule"] == "second_call"
+        assert (await status(admin, as_of=NOW - 2 * DAY - HOUR))["rule"] == "second_call"
 
     async def test_contacts_before_the_stage_began_do_not_count(
         self, admin: httpx.AsyncClient, clock: FixedClock

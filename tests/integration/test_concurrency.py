@@ -8,18 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Tenant
-
-
-def touch(**fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "customer_id": "c-1",
-        "channel": "email",
-        "occurred_at": "2026-11-20T02:00:00Z",
-        "source": "crm",
-        "external_id": "evt-1",
-    }
-    body.update(fields)
-    return body
+from tests.integration.helpers import touch_body
 
 
 async def stored(client: httpx.AsyncClient, customer_id: str) -> list[dict[str, Any]]:
@@ -43,7 +32,7 @@ class TestConcurrentSameTouch:
         self, admin: httpx.AsyncClient, count: int
     ) -> None:
         responses = await asyncio.gather(
-            *(admin.post("/v1/touches", json=touch()) for _ in range(count))
+            *(admin.post("/v1/touches", json=touch_body(external_id="evt-1")) for _ in range(count))
         )
         statuses = [response.status_code for response in responses]
         assert statuses.count(201) == 1, statuses
@@ -57,7 +46,10 @@ class TestConcurrentSameTouch:
     async def test_concurrent_posts_from_several_keys_store_one_row(self, tenant: Tenant) -> None:
         clients = [await tenant.client("admin"), await tenant.client("ingest")]
         responses = await asyncio.gather(
-            *(clients[i % 2].post("/v1/touches", json=touch()) for i in range(30))
+            *(
+                clients[i % 2].post("/v1/touches", json=touch_body(external_id="evt-1"))
+                for i in range(30)
+            )
         )
         statuses = sorted(response.status_code for response in responses)
         assert statuses == [200] * 29 + [201]
@@ -68,7 +60,9 @@ class TestConcurrentSameTouch:
     ) -> None:
         responses = await asyncio.gather(
             *(
-                admin.post("/v1/touches", json=touch(customer_id="c-new", external_id=f"e-{i}"))
+                admin.post(
+                    "/v1/touches", json=touch_body(customer_id="c-new", external_id=f"e-{i}")
+                )
                 for i in range(30)
             )
         )
@@ -105,7 +99,7 @@ class TestConcurrentBatches:
     ) -> None:
         customers = [f"c-{i}" for i in range(10)]
         items = [
-            touch(customer_id=customers[i % 10], external_id=f"e-{i}", channel="phone")
+            touch_body(customer_id=customers[i % 10], external_id=f"e-{i}", channel="phone")
             for i in range(200)
         ]
         rng = random.Random(7)
@@ -132,7 +126,7 @@ class TestConcurrentBatches:
         assert total == 200
 
     async def test_reversed_batches_do_not_deadlock(self, admin: httpx.AsyncClient) -> None:
-        items = [touch(customer_id=f"c-{i}", external_id=f"e-{i}") for i in range(100)]
+        items = [touch_body(customer_id=f"c-{i}", external_id=f"e-{i}") for i in range(100)]
         for _ in range(5):
             responses = await asyncio.gather(
                 admin.post("/v1/touches/batch", json={"touches": items}),
@@ -146,7 +140,7 @@ class TestConcurrentBatches:
     async def test_batches_and_single_posts_mixed_store_each_touch_once(
         self, admin: httpx.AsyncClient
     ) -> None:
-        items = [touch(customer_id=f"c-{i % 5}", external_id=f"e-{i}") for i in range(50)]
+        items = [touch_body(customer_id=f"c-{i % 5}", external_id=f"e-{i}") for i in range(50)]
         calls = [admin.post("/v1/touches/batch", json={"touches": items[::-1]})]
         calls += [admin.post("/v1/touches", json=item) for item in items[::3]]
         calls += [admin.post("/v1/touches/batch", json={"touches": items})]
@@ -165,7 +159,7 @@ class TestConcurrentBatches:
         customers = [f"c-{i}" for i in range(5)]
         for customer in customers:
             await admin.put(f"/v1/customers/{customer}", json={"stage": "lead"})
-        items = [touch(customer_id=customers[i % 5], external_id=f"e-{i}") for i in range(50)]
+        items = [touch_body(customer_id=customers[i % 5], external_id=f"e-{i}") for i in range(50)]
         calls = [admin.post("/v1/touches/batch", json={"touches": items[::-1]})]
         calls += [admin.patch(f"/v1/customers/{c}", json={"stage": "customer"}) for c in customers]
         calls += [admin.post("/v1/touches/batch", json={"touches": items})]

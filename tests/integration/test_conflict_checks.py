@@ -10,7 +10,16 @@ import pytest
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import assert_problem, put_customer, rule, set_policy, touch, z
+from tests.integration.helpers import (
+    assert_problem,
+    codes,
+    put_customer,
+    rule,
+    set_policy,
+    status,
+    touch,
+    z,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -59,24 +68,10 @@ async def check(
     return body
 
 
-def codes(result: dict[str, Any]) -> list[str]:
-    return [item["code"] for item in result["reasons"]]
-
-
 def reason(result: dict[str, Any], code: str) -> dict[str, Any]:
     found: list[dict[str, Any]] = [r for r in result["reasons"] if r["code"] == code]
     assert len(found) == 1, (code, result["reasons"])
     return found[0]
-
-
-async def status(
-    client: httpx.AsyncClient, customer_id: str = "c-1", as_of: datetime | None = None
-) -> dict[str, Any]:
-    params = {"as_of": z(as_of)} if as_of is not None else {}
-    response = await client.get(f"/v1/customers/{customer_id}/status", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def claim(

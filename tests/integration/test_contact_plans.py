@@ -12,8 +12,16 @@ import pytest
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
-from tests.integration import helpers
-from tests.integration.helpers import assert_problem, put_customer, rule, set_policy, z
+from tests.integration.helpers import (
+    assert_problem,
+    codes,
+    listing,
+    put_customer,
+    rule,
+    set_policy,
+    touch,
+    z,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -74,19 +82,7 @@ async def decide(client: httpx.AsyncClient, plan_id: str, decision: str) -> http
 
 async def listed(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
     """Every plan the list returns for these filters, following the cursor."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(100):
-        query = {**params, **({"cursor": cursor} if cursor else {})}
-        response = await client.get("/v1/contact-plans", params=query)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        assert set(page) == {"items", "next_cursor"}
-        items += page["items"]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never ended")
+    return await listing(client, "/v1/contact-plans", **params)
 
 
 async def check(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
@@ -97,15 +93,9 @@ async def check(client: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     return result
 
 
-def codes(item: dict[str, Any]) -> list[str]:
-    return [r["code"] for r in item["reasons"]]
-
-
-async def touch(
-    client: httpx.AsyncClient, at: datetime, channel: str = "visit", **fields: Any
-) -> dict[str, Any]:
-    """A touch, a visit unless said otherwise (the plans here are visit plans)."""
-    return await helpers.touch(client, at, channel, **fields)
+async def visit(client: httpx.AsyncClient, at: datetime, **fields: Any) -> dict[str, Any]:
+    """A touch on the visit channel (the plans' channel here) unless ``fields`` name another."""
+    return await touch(client, at, **{"channel": "visit", **fields})
 
 
 class TestFilePlan:
@@ -341,7 +331,7 @@ class TestDecidePlans:
     ) -> None:
         await put_customer(admin, owner={"team": "east"})
         filed = await file_plan(admin, NOW + HOUR)
-        await touch(admin, NOW, actor=A)
+        await visit(admin, NOW, actor=A)
         assert (await read_plan(admin, filed["id"]))["status"] == "done"
         assert_problem(await decide(admin, filed["id"], decision), 409)
 
@@ -392,7 +382,7 @@ class TestDecidePlans:
         filed = await file_plan(admin, NOW + HOUR)
         await decide(admin, filed["id"], "approve")
         assert "planned_by_other" in codes(await check(admin, actor=B))
-        stored = await touch(admin, NOW, actor=A)
+        stored = await visit(admin, NOW, actor=A)
         done = await read_plan(admin, filed["id"])
         assert (done["status"], done["touch_id"]) == ("done", stored["id"])
 
@@ -520,7 +510,7 @@ class TestPlanConsumption:
         await put_customer(admin)
         filed = await file_plan(admin, NOW + 2 * HOUR)
         clock.set(NOW + 2 * HOUR)
-        stored = await touch(admin, NOW + 2 * HOUR, actor=A)
+        stored = await visit(admin, NOW + 2 * HOUR, actor=A)
         done = await read_plan(admin, filed["id"])
         assert (done["status"], done["touch_id"]) == ("done", stored["id"])
         assert [p["id"] for p in await listed(admin, status="done")] == [filed["id"]]
@@ -531,7 +521,7 @@ class TestPlanConsumption:
         await put_customer(admin)
         filed = await file_plan(admin, NOW + HOUR)
         clock.set(NOW + 25 * HOUR - MINUTE)
-        await touch(admin, NOW + 25 * HOUR - MINUTE, actor=A)
+        await visit(admin, NOW + 25 * HOUR - MINUTE, actor=A)
         assert (await read_plan(admin, filed["id"]))["status"] == "done"
 
     async def test_a_contact_after_the_expiry_does_not(
@@ -540,7 +530,7 @@ class TestPlanConsumption:
         await put_customer(admin)
         filed = await file_plan(admin, NOW + HOUR)
         clock.set(NOW + 25 * HOUR)
-        await touch(admin, NOW + 25 * HOUR, actor=A)
+        await visit(admin, NOW + 25 * HOUR, actor=A)
         assert (await read_plan(admin, filed["id"]))["status"] == "expired"
 
     async def test_a_contact_from_before_the_plan_was_filed_does_not(
@@ -548,7 +538,7 @@ class TestPlanConsumption:
     ) -> None:
         await put_customer(admin)
         filed = await file_plan(admin, NOW + HOUR)
-        await touch(admin, NOW - 10 * MINUTE, actor=A)
+        await visit(admin, NOW - 10 * MINUTE, actor=A)
         assert (await read_plan(admin, filed["id"]))["status"] == "approved"
 
     @pytest.mark.parametrize(
@@ -567,21 +557,21 @@ class TestPlanConsumption:
     ) -> None:
         await put_customer(admin)
         filed = await file_plan(admin, NOW + HOUR)
-        await touch(admin, NOW, **fields)
+        await visit(admin, NOW, **fields)
         assert (await read_plan(admin, filed["id"]))["status"] == "approved"
 
     async def test_a_pending_plan_is_carried_out_too(self, admin: httpx.AsyncClient) -> None:
         await put_customer(admin, owner={"team": "east"})
         filed = await file_plan(admin, NOW + HOUR)
         assert filed["status"] == "pending"
-        await touch(admin, NOW, actor=A)
+        await visit(admin, NOW, actor=A)
         assert (await read_plan(admin, filed["id"]))["status"] == "done"
 
     async def test_a_rejected_plan_is_not_carried_out(self, admin: httpx.AsyncClient) -> None:
         await put_customer(admin, owner={"team": "east"})
         filed = await file_plan(admin, NOW + HOUR)
         await decide(admin, filed["id"], "reject")
-        await touch(admin, NOW, actor=A)
+        await visit(admin, NOW, actor=A)
         rejected = await read_plan(admin, filed["id"])
         assert (rejected["status"], rejected["touch_id"]) == ("rejected", None)
 
@@ -592,10 +582,10 @@ class TestPlanConsumption:
         older = await file_plan(admin, NOW + 3 * HOUR)
         clock.set(NOW + MINUTE)
         newer = await file_plan(admin, NOW + 2 * HOUR)
-        await touch(admin, NOW + MINUTE, actor=A)
+        await visit(admin, NOW + MINUTE, actor=A)
         assert (await read_plan(admin, older["id"]))["status"] == "done"
         assert (await read_plan(admin, newer["id"]))["status"] == "approved"
-        await touch(admin, NOW + MINUTE, actor=A)
+        await visit(admin, NOW + MINUTE, actor=A)
         assert (await read_plan(admin, newer["id"]))["status"] == "done"
 
     async def test_a_partners_plan_is_carried_out_by_that_partners_contact(
@@ -605,9 +595,9 @@ class TestPlanConsumption:
         partner = await tenant.client("partner", "dist-1")
         await put_customer(admin)
         filed = await file_plan(partner, NOW + HOUR, actor={})
-        await touch(admin, NOW, actor={"partner_id": "dist-2"})
+        await visit(admin, NOW, actor={"partner_id": "dist-2"})
         assert (await read_plan(partner, filed["id"]))["status"] == "approved"
-        stored = await touch(admin, NOW, actor={"partner_id": "dist-1"})
+        stored = await visit(admin, NOW, actor={"partner_id": "dist-1"})
         done = await read_plan(partner, filed["id"])
         assert (done["status"], done["touch_id"]) == ("done", stored["id"])
 
@@ -663,7 +653,7 @@ class TestPartnerPlans:
             owner={"rep_id": "owner-hidden", "team": "owners-team"},
             preferences={"paused_until": z(NOW + 2 * DAY)},
         )
-        await touch(admin, NOW - HOUR, actor={"partner_id": "dist-hidden", "team": "team-hidden"})
+        await visit(admin, NOW - HOUR, actor={"partner_id": "dist-hidden", "team": "team-hidden"})
         await file_plan(
             admin, NOW + 2 * HOUR, actor={"rep_id": "rep-hidden", "team": "team-hidden"}
         )

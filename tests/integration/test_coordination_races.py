@@ -3,14 +3,14 @@ and pooled connection, race for the last contact under a cap, for a free custome
 for a time slot; exactly one wins each race, and the audit log tells the same story."""
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import put_customer, z
+from tests.integration.helpers import put_customer, rule, set_policy, touch, z
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -19,21 +19,8 @@ RACERS = 24
 
 
 async def set_cap(client: httpx.AsyncClient, max_: int, window_days: int = 7) -> None:
-    rule = {
-        "name": "all", "match": {}, "follow_up_days": 7, "overdue_after_days": 14,
-        "caps": [{"window_days": window_days, "max": max_}],
-    }  # fmt: skip
-    response = await client.put("/v1/policy", json={"rules": [rule]})
-    assert response.status_code == 200, response.text
-
-
-async def touch(client: httpx.AsyncClient, at: datetime, customer_id: str = "c-1") -> None:
-    body = {
-        "customer_id": customer_id, "channel": "email", "occurred_at": z(at), "source": "crm",
-        "external_id": f"{customer_id}-{int(at.timestamp())}",
-    }  # fmt: skip
-    response = await client.post("/v1/touches", json=body)
-    assert response.status_code == 201, response.text
+    """A policy of one catch-all rule capping contacts at ``max_`` in ``window_days``."""
+    await set_policy(client, rule(caps=[{"window_days": window_days, "max": max_}]))
 
 
 async def clients(tenant: Tenant, count: int, role: str = "admin") -> list[httpx.AsyncClient]:

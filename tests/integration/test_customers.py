@@ -12,6 +12,7 @@ from app.clock import FixedClock
 from app.customers import repository as customers_repo
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import assert_full_problem
 
 PROFILE: dict[str, Any] = {
     "customer_id": "c-1001",
@@ -52,17 +53,8 @@ BARE_PREFERENCES: dict[str, Any] = {
 NOW_Z = "2026-11-20T03:00:00Z"
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    return body
-
-
 def error_locs(response: httpx.Response) -> list[list[str | int]]:
-    body = assert_problem(response, 422)
+    body = assert_full_problem(response, 422)
     return [error["loc"] for error in body["errors"]]
 
 
@@ -130,8 +122,8 @@ class TestPutCustomer:
     async def test_a_body_customer_id_must_match_the_path(self, admin: httpx.AsyncClient) -> None:
         response = await admin.put("/v1/customers/c-1", json={"customer_id": "c-2"})
         assert ["body", "customer_id"] in error_locs(response)
-        assert_problem(await admin.get("/v1/customers/c-1"), 404)
-        assert_problem(await admin.get("/v1/customers/c-2"), 404)
+        assert_full_problem(await admin.get("/v1/customers/c-1"), 404)
+        assert_full_problem(await admin.get("/v1/customers/c-2"), 404)
 
     async def test_created_at_is_kept_and_updated_at_moves_on_replace(
         self, admin: httpx.AsyncClient, clock: FixedClock
@@ -252,7 +244,7 @@ class TestCustomerValidation:
         response = await admin.put("/v1/customers/c-1", json=body)
         locs = error_locs(response)
         assert any(found[: len(loc)] == loc for found in locs), locs
-        assert_problem(await admin.get("/v1/customers/c-1"), 404)
+        assert_full_problem(await admin.get("/v1/customers/c-1"), 404)
 
     async def test_every_bad_field_is_named_at_once(self, admin: httpx.AsyncClient) -> None:
         body = {
@@ -293,13 +285,13 @@ class TestCustomerValidation:
         assert response.json()["customer_id"] == customer_id
 
     async def test_a_body_that_is_not_an_object_is_422(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.put("/v1/customers/c-1", json=["a"]), 422)
+        assert_full_problem(await admin.put("/v1/customers/c-1", json=["a"]), 422)
 
     async def test_a_body_that_is_not_json_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.put(
             "/v1/customers/c-1", content=b"{nope", headers={"content-type": "application/json"}
         )
-        assert_problem(response, 422)
+        assert_full_problem(response, 422)
 
 
 class TestPatchCustomer:
@@ -380,8 +372,8 @@ class TestPatchCustomer:
         assert (await admin.get("/v1/customers/c-1001")).json() == patched
 
     async def test_an_unknown_customer_is_404(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await merge_patch(admin, "c-unknown", {"name": "x"}), 404)
-        assert_problem(await admin.get("/v1/customers/c-unknown"), 404)
+        assert_full_problem(await merge_patch(admin, "c-unknown", {"name": "x"}), 404)
+        assert_full_problem(await admin.get("/v1/customers/c-unknown"), 404)
 
     async def test_stage_entered_at_moves_only_when_the_stage_changes(
         self, admin: httpx.AsyncClient, clock: FixedClock
@@ -418,14 +410,14 @@ class TestPatchCustomer:
         self, admin: httpx.AsyncClient, patch: Any
     ) -> None:
         await admin.put("/v1/customers/c-1", json={})
-        assert_problem(await merge_patch(admin, "c-1", patch), 422)
+        assert_full_problem(await merge_patch(admin, "c-1", patch), 422)
 
     async def test_an_empty_body_is_422(self, admin: httpx.AsyncClient) -> None:
         await admin.put("/v1/customers/c-1", json={})
         response = await admin.patch(
             "/v1/customers/c-1", headers={"content-type": "application/merge-patch+json"}
         )
-        assert_problem(response, 422)
+        assert_full_problem(response, 422)
 
 
 class TestGetCustomer:
@@ -437,7 +429,7 @@ class TestGetCustomer:
         assert_complete(response.json())
 
     async def test_an_unknown_customer_is_404(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.get("/v1/customers/nobody"), 404)
+        assert_full_problem(await admin.get("/v1/customers/nobody"), 404)
 
     async def test_the_read_role_may_read(self, tenant: Tenant, admin: httpx.AsyncClient) -> None:
         await admin.put("/v1/customers/c-1", json={"name": "x"})
@@ -560,11 +552,11 @@ class TestListCustomers:
         if cursor == "":
             assert response.status_code in (200, 422), response.text
             return
-        assert_problem(response, 422)
+        assert_full_problem(response, 422)
 
     async def test_a_forged_cursor_holding_a_nul_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.get("/v1/customers", params={"cursor": "WyJcdTAwMDAiXQ"})
-        assert_problem(response, 422)
+        assert_full_problem(response, 422)
 
     @pytest.mark.parametrize("param", ["segment", "stage", "team", "owner_rep"])
     async def test_a_bad_filter_value_is_422(self, admin: httpx.AsyncClient, param: str) -> None:
@@ -580,8 +572,8 @@ class TestCustomerTenantIsolation:
         other = Tenant(app, f"t-{uuid.uuid4().hex[:10]}")
         try:
             theirs = await other.client("admin")
-            assert_problem(await theirs.get("/v1/customers/c-shared"), 404)
-            assert_problem(await merge_patch(theirs, "c-shared", {"name": "Stolen"}), 404)
+            assert_full_problem(await theirs.get("/v1/customers/c-shared"), 404)
+            assert_full_problem(await merge_patch(theirs, "c-shared", {"name": "Stolen"}), 404)
             assert (await theirs.get("/v1/customers")).json()["items"] == []
             created = await theirs.put("/v1/customers/c-shared", json={"name": "Theirs"})
             assert created.status_code == 201, created.text

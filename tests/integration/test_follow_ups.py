@@ -1,7 +1,6 @@
 """Work queues: GET /v1/follow-ups?owner_rep=|team=&status=&due_before=."""
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -10,31 +9,31 @@ import pytest
 from app.clock import FixedClock
 from app.pagination import encode_cursor
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import assert_problem
+from tests.integration.helpers import (
+    assert_problem,
+    listing,
+    put_customer,
+    rule,
+    set_policy,
+    status,
+    touch,
+    z,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 ITEM_FIELDS = {"customer_id", "status", "due_at", "overdue_at", "segment", "owner", "rule"}
 REP = "rep-1"
 TEAM = "north"
+WEIGHTS = {"strategic": 3, "high_value": 2}
 
 
-def z(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+async def set_weighted_policy(client: httpx.AsyncClient, *rules: dict[str, Any], **top: Any) -> int:
+    """``set_policy`` with strategic and high-value customers weighted (unless said otherwise)."""
+    return await set_policy(client, *rules, **{"segment_weights": WEIGHTS, **top})
 
 
-def rule(**changes: Any) -> dict[str, Any]:
-    """A catch-all rule: follow up after 7 days, overdue after 14, unless changed."""
-    return {"name": "main", "match": {}, "follow_up_days": 7, "overdue_after_days": 14, **changes}
-
-
-async def set_policy(client: httpx.AsyncClient, *rules: dict[str, Any], **top: Any) -> None:
-    body = {"segment_weights": {"strategic": 3, "high_value": 2}, **top}
-    response = await client.put("/v1/policy", json={**body, "rules": list(rules or [rule()])})
-    assert response.status_code == 200, response.text
-
-
-async def put_customer(
+async def put_owned_customer(
     client: httpx.AsyncClient,
     customer_id: str,
     *,
@@ -42,32 +41,16 @@ async def put_customer(
     team: str | None = TEAM,
     **fields: Any,
 ) -> None:
-    body = {"owner": {"rep_id": rep, "team": team}, **fields}
-    response = await client.put(f"/v1/customers/{customer_id}", json=body)
-    assert response.status_code in (200, 201), response.text
-
-
-async def touch(
-    client: httpx.AsyncClient, customer_id: str, at: datetime, channel: str = "email", **fields: Any
-) -> None:
-    body = {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-    response = await client.post("/v1/touches", json=body)
-    assert response.status_code == 201, response.text
+    """A profile owned by ``rep`` of ``team`` (the rep of these tests unless said otherwise)."""
+    await put_customer(client, customer_id, **{"owner": {"rep_id": rep, "team": team}, **fields})
 
 
 async def contacted(
     client: httpx.AsyncClient, customer_id: str, days_ago: float, **fields: Any
 ) -> None:
     """A customer of the rep's, last contacted (outbound) that many days ago."""
-    await put_customer(client, customer_id, **fields)
-    await touch(client, customer_id, NOW - days_ago * DAY)
+    await put_owned_customer(client, customer_id, **fields)
+    await touch(client, NOW - days_ago * DAY, customer_id=customer_id)
 
 
 async def page(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
@@ -80,31 +63,16 @@ async def page(client: httpx.AsyncClient, **params: Any) -> dict[str, Any]:
 
 async def queue(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
     """Every item of the queue, page after page."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(100):
-        current = await page(client, **params, **({"cursor": cursor} if cursor else {}))
-        items += current["items"]
-        cursor = current["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never ended")
+    return await listing(client, "/v1/follow-ups", **params)
 
 
 async def ids(client: httpx.AsyncClient, **params: Any) -> list[str]:
     return [item["customer_id"] for item in await queue(client, **params)]
 
 
-async def status_of(client: httpx.AsyncClient, customer_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/customers/{customer_id}/status")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def a_mixed_book(client: httpx.AsyncClient, clock: FixedClock) -> None:
     """The rep's customers: overdue, due (of three segment weights), on track, suppressed."""
-    await set_policy(client)
+    await set_weighted_policy(client)
     await contacted(client, "due-standard", 10)  # due since NOW-3d
     await contacted(client, "overdue-standard", 20)  # overdue since NOW-6d
     await contacted(client, "on-track", 1)  # due at NOW+6d
@@ -112,11 +80,11 @@ async def a_mixed_book(client: httpx.AsyncClient, clock: FixedClock) -> None:
     await contacted(client, "due-strategic", 8, segment="strategic")  # due since NOW-1d
     await contacted(client, "overdue-strategic", 30, segment="strategic")
     await contacted(client, "due-high-value", 9, segment="high_value")  # due since NOW-2d
-    await put_customer(client, "paused", preferences={"paused_until": z(NOW + 30 * DAY)})
+    await put_owned_customer(client, "paused", preferences={"paused_until": z(NOW + 30 * DAY)})
     await contacted(client, "opted-out", 20, preferences={"opted_out_channels": ["all"]})
     await contacted(client, "other-reps", 20, rep="rep-2", team="south")
     clock.set(NOW - 2 * DAY)
-    await put_customer(client, "never-contacted")  # due since NOW-2d
+    await put_owned_customer(client, "never-contacted")  # due since NOW-2d
     clock.set(NOW)
 
 
@@ -144,7 +112,7 @@ class TestFollowUpsScope:
     async def test_a_reps_queue_holds_only_that_reps_customers(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "mine", 10)
         await contacted(admin, "theirs", 10, rep="rep-2")
         assert await ids(admin, owner_rep=REP) == ["mine"]
@@ -153,7 +121,7 @@ class TestFollowUpsScope:
     async def test_a_teams_queue_holds_every_customer_of_the_team(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "a", 10, rep="rep-1")
         await contacted(admin, "b", 11, rep="rep-2")
         await contacted(admin, "c", 12, rep="rep-3", team="south")
@@ -163,7 +131,7 @@ class TestFollowUpsScope:
     async def test_owner_rep_and_team_together_narrow_the_queue(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "a", 10, rep="rep-1")
         await contacted(admin, "b", 11, rep="rep-1", team="south")
         assert await ids(admin, owner_rep="rep-1", team=TEAM) == ["a"]
@@ -253,7 +221,7 @@ class TestFollowUpsContent:
     async def test_due_before_with_an_offset_is_read_as_that_instant(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "soon", 5)  # due at NOW+2d = 2026-11-22T03:00Z
         inside = await ids(admin, owner_rep=REP, due_before="2026-11-22T12:00:00+08:00")
         assert inside == ["soon"]
@@ -270,14 +238,14 @@ class TestFollowUpsContent:
     async def test_an_over_contacted_customer_past_due_stays_in_the_queue(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
-        await put_customer(admin, "c-1")
-        await touch(admin, "c-1", NOW - 10 * DAY)
-        await touch(admin, "c-1", NOW - DAY, kind="engagement", outcome="unsubscribed")
+        await set_weighted_policy(admin)
+        await put_owned_customer(admin, "c-1")
+        await touch(admin, NOW - 10 * DAY)
+        await touch(admin, NOW - DAY, kind="engagement", outcome="unsubscribed")
         [item] = await queue(admin, owner_rep=REP)
         assert item["due_at"] == z(NOW - 3 * DAY)
         assert item["status"] == "over_contacted"
-        assert item["status"] == (await status_of(admin, "c-1"))["status"]
+        assert item["status"] == (await status(admin, "c-1"))["status"]
         assert await queue(admin, owner_rep=REP, status="due") == []
 
     async def test_every_item_agrees_with_the_customers_status(
@@ -285,7 +253,7 @@ class TestFollowUpsContent:
     ) -> None:
         await a_mixed_book(admin, clock)
         for item in await queue(admin, owner_rep=REP):
-            state = await status_of(admin, item["customer_id"])
+            state = await status(admin, item["customer_id"])
             assert item["status"] == state["status"], item
             assert item["due_at"] == state["next_follow_up"]["due_at"], item
             assert item["overdue_at"] == state["next_follow_up"]["overdue_at"], item
@@ -296,7 +264,7 @@ class TestFollowUpsOverTime:
     async def test_time_passing_brings_customers_into_the_queue(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "c-1", 1)
         assert await ids(admin, owner_rep=REP) == []
         clock.set(NOW + 6 * DAY - timedelta(seconds=1))
@@ -311,7 +279,7 @@ class TestFollowUpsOverTime:
     async def test_a_due_customer_overtakes_when_it_becomes_overdue(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "heavy", 8, segment="strategic")  # overdue at NOW+6d
         await contacted(admin, "light", 12)  # overdue at NOW+2d
         assert await ids(admin, owner_rep=REP) == ["heavy", "light"]
@@ -325,25 +293,25 @@ class TestFollowUpsOverTime:
     async def test_the_end_of_a_pause_brings_the_customer_in(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "c-1", 20, preferences={"paused_until": z(NOW + 2 * DAY)})
         assert await ids(admin, owner_rep=REP) == []
         clock.set(NOW + 2 * DAY)
         [item] = await queue(admin, owner_rep=REP)
         assert item["customer_id"] == "c-1"
-        assert item["status"] == (await status_of(admin, "c-1"))["status"]
+        assert item["status"] == (await status(admin, "c-1"))["status"]
 
     async def test_a_new_contact_takes_the_customer_out(self, admin: httpx.AsyncClient) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "c-1", 10)
         assert await ids(admin, owner_rep=REP) == ["c-1"]
-        await touch(admin, "c-1", NOW - HOUR, "phone")
+        await touch(admin, NOW - HOUR, "phone")
         assert await ids(admin, owner_rep=REP) == []
 
     async def test_a_new_owner_moves_the_customer_to_the_new_reps_queue(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "c-1", 10)
         response = await admin.patch("/v1/customers/c-1", json={"owner": {"rep_id": "rep-2"}})
         assert response.status_code == 200, response.text
@@ -353,11 +321,11 @@ class TestFollowUpsOverTime:
     async def test_a_new_policy_reorders_by_its_segment_weights(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "strategic", 8, segment="strategic")
         await contacted(admin, "standard", 9, segment="standard")
         assert await ids(admin, owner_rep=REP) == ["strategic", "standard"]
-        await set_policy(admin, segment_weights={"standard": 5})
+        await set_weighted_policy(admin, segment_weights={"standard": 5})
         assert await ids(admin, owner_rep=REP) == ["standard", "strategic"]
 
 
@@ -417,7 +385,7 @@ class TestFollowUpsPagination:
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         await a_mixed_book(admin, clock)
-        await set_policy(admin, rule(follow_up_days=8, overdue_after_days=15))
+        await set_weighted_policy(admin, rule(follow_up_days=8, overdue_after_days=15))
         forged = ["2026-11-20T03:00:00", 0, 1.0, "2026-11-20T03:00:00", "a"]
         response = await admin.get(
             "/v1/follow-ups", params={"owner_rep": REP, "cursor": encode_cursor(forged)}
@@ -435,7 +403,7 @@ class TestFollowUpsPagination:
     async def test_many_customers_page_without_repeats_or_gaps(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         touches = [
             {
                 "customer_id": f"c-{i:03d}",
@@ -476,7 +444,7 @@ class TestFollowUpsAccess:
     async def test_another_tenants_customers_are_not_in_the_queue(
         self, admin: httpx.AsyncClient, other_tenant: Tenant
     ) -> None:
-        await set_policy(admin)
+        await set_weighted_policy(admin)
         await contacted(admin, "c-1", 10)
         theirs = await other_tenant.client("admin")
         assert await ids(theirs, owner_rep=REP) == []

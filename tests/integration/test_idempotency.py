@@ -3,7 +3,6 @@
 import asyncio
 import uuid
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import orjson
@@ -15,29 +14,11 @@ from app.clock import FixedClock
 from app.idempotency import middleware, repository
 from app.tenants import service as tenants
 from tests.conftest import NOW, Tenant
-
-
-def touch(**fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "customer_id": "c-1",
-        "channel": "email",
-        "occurred_at": "2026-11-20T02:00:00Z",
-        "source": "crm",
-    }
-    body.update(fields)
-    return body
+from tests.integration.helpers import assert_problem, touch_body_without_external_id
 
 
 def key() -> dict[str, str]:
     return {"Idempotency-Key": f"idem-{uuid.uuid4()}"}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
 
 
 async def count_touches(client: httpx.AsyncClient, customer_id: str = "c-1") -> int:
@@ -53,7 +34,9 @@ class TestReplay:
         self, admin: httpx.AsyncClient
     ) -> None:
         headers = key()
-        body = touch()  # no external_id: running it twice would store two touches
+        body = (
+            touch_body_without_external_id()
+        )  # no external_id: running it twice would store two touches
         first = await admin.post("/v1/touches", json=body, headers=headers)
         second = await admin.post("/v1/touches", json=body, headers=headers)
         assert first.status_code == second.status_code == 201
@@ -66,9 +49,13 @@ class TestReplay:
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         headers = key()
-        first = await admin.post("/v1/touches", json=touch(), headers=headers)
+        first = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         clock.set(NOW + timedelta(hours=23, minutes=59))
-        second = await admin.post("/v1/touches", json=touch(), headers=headers)
+        second = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         assert (second.status_code, second.json()) == (first.status_code, first.json())
         assert await count_touches(admin) == 1
 
@@ -76,20 +63,31 @@ class TestReplay:
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         headers = key()
-        first = await admin.post("/v1/touches", json=touch(), headers=headers)
+        first = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         clock.set(NOW + timedelta(hours=25))
-        second = await admin.post("/v1/touches", json=touch(), headers=headers)
+        second = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         assert second.status_code == 201, second.text
         assert second.json()["id"] != first.json()["id"]
         assert second.json()["received_at"] == "2026-11-21T04:00:00Z"
         assert await count_touches(admin) == 2
-        third = await admin.post("/v1/touches", json=touch(), headers=headers)
+        third = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         assert third.json() == second.json()
         assert await count_touches(admin) == 2
 
     async def test_a_batch_is_replayed(self, admin: httpx.AsyncClient) -> None:
         headers = key()
-        payload = {"touches": [touch(), touch(channel="BAD")]}
+        payload = {
+            "touches": [
+                touch_body_without_external_id(),
+                touch_body_without_external_id(channel="BAD"),
+            ]
+        }
         first = await admin.post("/v1/touches/batch", json=payload, headers=headers)
         second = await admin.post("/v1/touches/batch", json=payload, headers=headers)
         assert first.status_code == second.status_code == 200
@@ -109,20 +107,24 @@ class TestReplay:
 
     async def test_an_error_answer_is_replayed_too(self, admin: httpx.AsyncClient) -> None:
         headers = key()
-        bad = touch(occurred_at="2030-01-01T00:00:00Z")
+        bad = touch_body_without_external_id(occurred_at="2030-01-01T00:00:00Z")
         first = await admin.post("/v1/touches", json=bad, headers=headers)
         second = await admin.post("/v1/touches", json=bad, headers=headers)
         assert first.status_code == second.status_code == 422
         assert second.json() == first.json()
 
     async def test_without_the_header_every_post_runs(self, admin: httpx.AsyncClient) -> None:
-        await admin.post("/v1/touches", json=touch())
-        await admin.post("/v1/touches", json=touch())
+        await admin.post("/v1/touches", json=touch_body_without_external_id())
+        await admin.post("/v1/touches", json=touch_body_without_external_id())
         assert await count_touches(admin) == 2
 
     async def test_different_keys_run_independently(self, admin: httpx.AsyncClient) -> None:
-        first = await admin.post("/v1/touches", json=touch(), headers=key())
-        second = await admin.post("/v1/touches", json=touch(), headers=key())
+        first = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=key()
+        )
+        second = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=key()
+        )
         assert first.status_code == second.status_code == 201
         assert first.json()["id"] != second.json()["id"]
         assert await count_touches(admin) == 2
@@ -131,21 +133,29 @@ class TestReplay:
 class TestKeyMisuse:
     async def test_the_same_key_with_another_body_is_422(self, admin: httpx.AsyncClient) -> None:
         headers = key()
-        await admin.post("/v1/touches", json=touch(), headers=headers)
-        other = await admin.post("/v1/touches", json=touch(channel="sms"), headers=headers)
+        await admin.post("/v1/touches", json=touch_body_without_external_id(), headers=headers)
+        other = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(channel="sms"), headers=headers
+        )
         assert_problem(other, 422)
         assert await count_touches(admin) == 1
 
     async def test_the_same_key_on_another_endpoint_is_422(self, admin: httpx.AsyncClient) -> None:
         headers = key()
-        await admin.post("/v1/touches", json=touch(), headers=headers)
-        other = await admin.post("/v1/touches/batch", json={"touches": [touch()]}, headers=headers)
+        await admin.post("/v1/touches", json=touch_body_without_external_id(), headers=headers)
+        other = await admin.post(
+            "/v1/touches/batch",
+            json={"touches": [touch_body_without_external_id()]},
+            headers=headers,
+        )
         assert_problem(other, 422)
         assert await count_touches(admin) == 1
 
     async def test_a_key_longer_than_255_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(), headers={"Idempotency-Key": "k" * 256}
+            "/v1/touches",
+            json=touch_body_without_external_id(),
+            headers={"Idempotency-Key": "k" * 256},
         )
         body = assert_problem(response, 422)
         assert ["header", "Idempotency-Key"] in [error["loc"] for error in body["errors"]]
@@ -153,23 +163,42 @@ class TestKeyMisuse:
 
     async def test_a_key_of_255_is_accepted(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(), headers={"Idempotency-Key": "k" * 255}
+            "/v1/touches",
+            json=touch_body_without_external_id(),
+            headers={"Idempotency-Key": "k" * 255},
         )
         assert response.status_code == 201, response.text
 
     async def test_an_empty_key_is_422(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(), headers={"Idempotency-Key": ""})
+        response = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers={"Idempotency-Key": ""}
+        )
         assert_problem(response, 422)
 
     async def test_without_an_api_key_the_answer_is_401(self, anonymous: httpx.AsyncClient) -> None:
         for header in (key(), {"Idempotency-Key": "k" * 300}):
-            assert_problem(await anonymous.post("/v1/touches", json=touch(), headers=header), 401)
+            assert_problem(
+                await anonymous.post(
+                    "/v1/touches", json=touch_body_without_external_id(), headers=header
+                ),
+                401,
+            )
 
     async def test_a_role_not_allowed_is_403(self, tenant: Tenant) -> None:
         reader = await tenant.client("read")
         headers = key()
-        assert_problem(await reader.post("/v1/touches", json=touch(), headers=headers), 403)
-        assert_problem(await reader.post("/v1/touches", json=touch(), headers=headers), 403)
+        assert_problem(
+            await reader.post(
+                "/v1/touches", json=touch_body_without_external_id(), headers=headers
+            ),
+            403,
+        )
+        assert_problem(
+            await reader.post(
+                "/v1/touches", json=touch_body_without_external_id(), headers=headers
+            ),
+            403,
+        )
 
 
 class TestScope:
@@ -178,8 +207,12 @@ class TestScope:
     ) -> None:
         ingest = await tenant.client("ingest")
         headers = key()
-        first = await admin.post("/v1/touches", json=touch(), headers=headers)
-        second = await ingest.post("/v1/touches", json=touch(), headers=headers)
+        first = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
+        second = await ingest.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         assert first.status_code == second.status_code == 201
         assert first.json()["id"] != second.json()["id"]
         assert await count_touches(admin) == 2
@@ -189,8 +222,10 @@ class TestScope:
     ) -> None:
         ingest = await tenant.client("ingest")
         headers = key()
-        await admin.post("/v1/touches", json=touch(), headers=headers)
-        second = await ingest.post("/v1/touches", json=touch(channel="sms"), headers=headers)
+        await admin.post("/v1/touches", json=touch_body_without_external_id(), headers=headers)
+        second = await ingest.post(
+            "/v1/touches", json=touch_body_without_external_id(channel="sms"), headers=headers
+        )
         assert second.status_code == 201, second.text
 
     async def test_get_put_and_patch_ignore_the_header(self, admin: httpx.AsyncClient) -> None:
@@ -225,7 +260,7 @@ class TestRunningRequest:
     async def test_a_repeat_while_the_first_is_still_running_is_409(
         self, app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient
     ) -> None:
-        body = orjson.dumps(touch())
+        body = orjson.dumps(touch_body_without_external_id())
         await hold(app, await tenant.key("admin"), "k-running", body)
         response = await admin.post(
             "/v1/touches",
@@ -238,16 +273,23 @@ class TestRunningRequest:
     async def test_another_body_while_the_first_is_running_is_422(
         self, app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient
     ) -> None:
-        await hold(app, await tenant.key("admin"), "k-running", orjson.dumps(touch()))
+        await hold(
+            app,
+            await tenant.key("admin"),
+            "k-running",
+            orjson.dumps(touch_body_without_external_id()),
+        )
         response = await admin.post(
-            "/v1/touches", json=touch(channel="sms"), headers={"Idempotency-Key": "k-running"}
+            "/v1/touches",
+            json=touch_body_without_external_id(channel="sms"),
+            headers={"Idempotency-Key": "k-running"},
         )
         assert_problem(response, 422)
 
     async def test_a_run_abandoned_past_its_lease_is_taken_over(
         self, app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        body = orjson.dumps(touch())
+        body = orjson.dumps(touch_body_without_external_id())
         await hold(app, await tenant.key("admin"), "k-abandoned", body)
         clock.set(NOW + middleware.LEASE + timedelta(seconds=1))
         headers = {"Idempotency-Key": "k-abandoned", "content-type": "application/json"}
@@ -262,7 +304,7 @@ class TestConcurrentRepeats:
     @pytest.mark.parametrize("count", [20, 50])
     async def test_concurrent_repeats_run_once(self, admin: httpx.AsyncClient, count: int) -> None:
         headers = key()
-        body = touch()  # no external_id: only the key keeps it single
+        body = touch_body_without_external_id()  # no external_id: only the key keeps it single
         responses = await asyncio.gather(
             *(admin.post("/v1/touches", json=body, headers=headers) for _ in range(count))
         )
@@ -285,7 +327,11 @@ class TestConcurrentRepeats:
         headers = key()
         responses = await asyncio.gather(
             *(
-                admin.post("/v1/touches", json=touch(channel=f"ch{i}"), headers=headers)
+                admin.post(
+                    "/v1/touches",
+                    json=touch_body_without_external_id(channel=f"ch{i}"),
+                    headers=headers,
+                )
                 for i in range(10)
             )
         )
@@ -300,10 +346,12 @@ class TestExpiry:
         self, app: FastAPI, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         old = key()
-        await admin.post("/v1/touches", json=touch(), headers=old)
+        await admin.post("/v1/touches", json=touch_body_without_external_id(), headers=old)
         clock.set(NOW + timedelta(hours=25))
 
-        await admin.post("/v1/touches", json=touch(external_id="later"), headers=key())
+        await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(external_id="later"), headers=key()
+        )
 
         async with app.state.sessionmaker() as session:
             cutoff = clock.now() - timedelta(hours=24)

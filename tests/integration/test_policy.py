@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from tests.conftest import Tenant
+from tests.integration.helpers import assert_full_problem, put_policy
 
 NOW_Z = "2026-11-20T03:00:00Z"
 
@@ -55,15 +56,6 @@ MATCH_FIELDS = {
 }  # fmt: skip
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    return body
-
-
 def with_rule(**changes: Any) -> dict[str, Any]:
     """A policy whose only rule (a catch-all) has these changes."""
     return {"rules": [{**CATCH_ALL, **changes}]}
@@ -77,13 +69,6 @@ def changed(path: list[str | int], value: Any) -> dict[str, Any]:
         target = target[part]
     target[path[-1]] = value
     return doc
-
-
-async def put_policy(client: httpx.AsyncClient, doc: dict[str, Any]) -> dict[str, Any]:
-    response = await client.put("/v1/policy", json=doc)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def as_document(policy: dict[str, Any]) -> dict[str, Any]:
@@ -275,7 +260,7 @@ class TestPutPolicy:
         self, admin: httpx.AsyncClient
     ) -> None:
         stored = await put_policy(admin, FULL)
-        assert_problem(await admin.put("/v1/policy", json={"rules": []}), 422)
+        assert_full_problem(await admin.put("/v1/policy", json={"rules": []}), 422)
         assert (await admin.get("/v1/policy")).json() == stored
         assert (await put_policy(admin, MINIMAL))["version"] == 2
 
@@ -306,14 +291,14 @@ class TestPolicyValidation:
     async def test_an_unknown_key_is_rejected(
         self, admin: httpx.AsyncClient, doc: dict[str, Any], loc: list[str | int]
     ) -> None:
-        body = assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
         assert loc in [error["loc"] for error in body["errors"]]
 
     async def test_a_policy_without_a_final_catch_all_is_rejected(
         self, admin: httpx.AsyncClient
     ) -> None:
         doc = {"rules": [CATCH_ALL, {**CATCH_ALL, "name": "leads", "match": {"stage": ["lead"]}}]}
-        body = assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
         assert body["errors"]
         assert all(error["loc"][0] == "body" for error in body["errors"])
 
@@ -321,14 +306,14 @@ class TestPolicyValidation:
         self, admin: httpx.AsyncClient
     ) -> None:
         doc = with_rule(match={"stage_age_days_gte": 0})
-        assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
 
     async def test_empty_rules_are_rejected(self, admin: httpx.AsyncClient) -> None:
-        body = assert_problem(await admin.put("/v1/policy", json={"rules": []}), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json={"rules": []}), 422)
         assert ["body", "rules"] in [error["loc"] for error in body["errors"]]
 
     async def test_missing_rules_are_rejected(self, admin: httpx.AsyncClient) -> None:
-        body = assert_problem(await admin.put("/v1/policy", json={"timezone": "UTC"}), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json={"timezone": "UTC"}), 422)
         assert ["body", "rules"] in [error["loc"] for error in body["errors"]]
 
     @pytest.mark.parametrize("field", ["name", "match", "follow_up_days", "overdue_after_days"])
@@ -336,7 +321,7 @@ class TestPolicyValidation:
         self, admin: httpx.AsyncClient, field: str
     ) -> None:
         rule = {k: v for k, v in CATCH_ALL.items() if k != field}
-        body = assert_problem(await admin.put("/v1/policy", json={"rules": [rule]}), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json={"rules": [rule]}), 422)
         assert ["body", "rules", 0, field] in [error["loc"] for error in body["errors"]]
 
     @pytest.mark.parametrize(
@@ -434,7 +419,7 @@ class TestPolicyValidation:
     async def test_a_value_out_of_range_is_rejected(
         self, admin: httpx.AsyncClient, doc: dict[str, Any], loc: list[str | int]
     ) -> None:
-        body = assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
         assert loc in [error["loc"] for error in body["errors"]], body["errors"]
 
     @pytest.mark.parametrize(("follow_up_days", "overdue_after_days"), [(7, 7), (7, 6), (7, 1)])
@@ -442,7 +427,7 @@ class TestPolicyValidation:
         self, admin: httpx.AsyncClient, follow_up_days: int, overdue_after_days: int
     ) -> None:
         doc = with_rule(follow_up_days=follow_up_days, overdue_after_days=overdue_after_days)
-        body = assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
         assert body["errors"]
         assert all(error["loc"][:3] == ["body", "rules", 0] for error in body["errors"])
 
@@ -453,7 +438,7 @@ class TestPolicyValidation:
         self, admin: httpx.AsyncClient, start: str, end: str
     ) -> None:
         doc = changed(["contact_hours"], {"start": start, "end": end})
-        body = assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
         assert body["errors"]
         assert all(error["loc"][:2] == ["body", "contact_hours"] for error in body["errors"])
 
@@ -461,7 +446,7 @@ class TestPolicyValidation:
         doc = changed(["timezone"], "Nowhere/Land")
         doc["rules"][0]["caps"][0]["max"] = -1
         doc["contact_hours"]["end"] = "24:00"
-        body = assert_problem(await admin.put("/v1/policy", json=doc), 422)
+        body = assert_full_problem(await admin.put("/v1/policy", json=doc), 422)
         locs = [error["loc"] for error in body["errors"]]
         assert ["body", "timezone"] in locs
         assert ["body", "rules", 0, "caps", 0, "max"] in locs
@@ -475,7 +460,7 @@ class TestPolicyValidation:
     async def test_a_body_of_the_wrong_shape_is_rejected(
         self, admin: httpx.AsyncClient, body: Any
     ) -> None:
-        assert_problem(await admin.put("/v1/policy", json=body), 422)
+        assert_full_problem(await admin.put("/v1/policy", json=body), 422)
 
 
 class TestPolicyVersions:
@@ -524,7 +509,7 @@ class TestPolicyVersions:
 
     async def test_a_bad_cursor_is_rejected(self, admin: httpx.AsyncClient) -> None:
         response = await admin.get("/v1/policy/versions", params={"cursor": "not-a-cursor"})
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert ["query", "cursor"] in [error["loc"] for error in body["errors"]]
 
     @pytest.mark.parametrize("limit", [0, 501, -1])
@@ -532,7 +517,7 @@ class TestPolicyVersions:
         self, admin: httpx.AsyncClient, limit: int
     ) -> None:
         response = await admin.get("/v1/policy/versions", params={"limit": limit})
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert ["query", "limit"] in [error["loc"] for error in body["errors"]]
 
 
@@ -546,7 +531,7 @@ class TestPolicyRoles:
     @pytest.mark.parametrize("role", ["ingest", "read"])
     async def test_these_roles_may_not_put_a_policy(self, tenant: Tenant, role: str) -> None:
         client = await tenant.client(role)
-        assert_problem(await client.put("/v1/policy", json=MINIMAL), 403)
+        assert_full_problem(await client.put("/v1/policy", json=MINIMAL), 403)
         admin = await tenant.client("admin")
         assert (await admin.get("/v1/policy")).json()["version"] == 0
 
@@ -555,24 +540,24 @@ class TestPolicyRoles:
         self, tenant: Tenant, role: str
     ) -> None:
         client = await tenant.client(role, "p-1" if role == "partner" else None)
-        assert_problem(await client.put("/v1/policy", json={"rules": []}), 403)
-        assert_problem(await client.put("/v1/policy", content=b"{not json"), 403)
+        assert_full_problem(await client.put("/v1/policy", json={"rules": []}), 403)
+        assert_full_problem(await client.put("/v1/policy", content=b"{not json"), 403)
 
     async def test_a_partner_may_neither_read_nor_put(self, tenant: Tenant) -> None:
         partner = await tenant.client("partner", "p-1")
-        assert_problem(await partner.get("/v1/policy"), 403)
-        assert_problem(await partner.get("/v1/policy/versions"), 403)
-        assert_problem(await partner.put("/v1/policy", json=MINIMAL), 403)
+        assert_full_problem(await partner.get("/v1/policy"), 403)
+        assert_full_problem(await partner.get("/v1/policy/versions"), 403)
+        assert_full_problem(await partner.put("/v1/policy", json=MINIMAL), 403)
 
     async def test_no_key_is_401(self, anonymous: httpx.AsyncClient) -> None:
-        assert_problem(await anonymous.get("/v1/policy"), 401)
-        assert_problem(await anonymous.get("/v1/policy/versions"), 401)
-        assert_problem(await anonymous.put("/v1/policy", json={"rules": []}), 401)
+        assert_full_problem(await anonymous.get("/v1/policy"), 401)
+        assert_full_problem(await anonymous.get("/v1/policy/versions"), 401)
+        assert_full_problem(await anonymous.put("/v1/policy", json={"rules": []}), 401)
 
     async def test_an_unknown_key_is_401(self, anonymous: httpx.AsyncClient) -> None:
         headers = {"Authorization": "Bearer tb_not_a_key"}
-        assert_problem(await anonymous.get("/v1/policy", headers=headers), 401)
-        assert_problem(await anonymous.put("/v1/policy", json=MINIMAL, headers=headers), 401)
+        assert_full_problem(await anonymous.get("/v1/policy", headers=headers), 401)
+        assert_full_problem(await anonymous.put("/v1/policy", json=MINIMAL, headers=headers), 401)
 
 
 class TestPolicyTenantIsolation:

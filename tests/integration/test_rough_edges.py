@@ -23,15 +23,15 @@ from app.idempotency.repository import Claim
 from app.tenants import service as tenants
 from app.tenants.service import Principal
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import assert_problem, put_customer, rule, set_policy
+from tests.integration.helpers import (
+    assert_problem,
+    put_customer,
+    rule,
+    set_policy,
+    touch_body_without_external_id,
+)
 
 WAIT = 10.0  # seconds before a wait for the service is a failure, not a hang
-
-
-def touch_body(**fields: Any) -> dict[str, Any]:
-    # no external_id: only the Idempotency-Key keeps a repeat from storing a second touch
-    body = {"customer_id": "c-1", "channel": "email", "occurred_at": "2026-11-20T02:00:00Z"}
-    return {**body, "source": "crm", **fields}
 
 
 async def principal_of(app: FastAPI, api_key: str) -> Principal:
@@ -93,7 +93,7 @@ class TestIdempotencyAfterACrash:
     async def test_a_retry_a_few_seconds_after_the_process_died_runs_at_once(
         self, app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        body = orjson.dumps(touch_body())
+        body = orjson.dumps(touch_body_without_external_id())
         owner = await principal_of(app, await tenant.key("admin"))
         key = f"k-died-{uuid.uuid4()}"
         await claim_as_another_process(app, owner, key, body)
@@ -110,7 +110,7 @@ class TestIdempotencyAfterACrash:
     async def test_a_dead_run_settling_late_cannot_undo_its_successor(
         self, app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        body = orjson.dumps(touch_body())
+        body = orjson.dumps(touch_body_without_external_id())
         owner = await principal_of(app, await tenant.key("admin"))
         key = f"k-late-{uuid.uuid4()}"
         dead = await claim_as_another_process(app, owner, key, body)
@@ -131,7 +131,7 @@ class TestIdempotencyAfterACrash:
         headers = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
         async with touches_blocked(app):
             first = asyncio.create_task(
-                admin.post("/v1/touches", json=touch_body(), headers=headers)
+                admin.post("/v1/touches", json=touch_body_without_external_id(), headers=headers)
             )
             await until(lambda: self._running(app, headers["Idempotency-Key"]))
             clock.set(NOW + leases.LEASE + timedelta(seconds=1))
@@ -141,13 +141,16 @@ class TestIdempotencyAfterACrash:
             assert record is not None
             assert record["lease_until"] == clock.now() + leases.LEASE
             repeat = await asyncio.wait_for(
-                admin.post("/v1/touches", json=touch_body(), headers=headers), WAIT
+                admin.post("/v1/touches", json=touch_body_without_external_id(), headers=headers),
+                WAIT,
             )
             assert_problem(repeat, 409)
             assert repeat.headers["Retry-After"] == "1"
         done = await asyncio.wait_for(first, WAIT)
         assert done.status_code == 201, done.text
-        again = await admin.post("/v1/touches", json=touch_body(), headers=headers)
+        again = await admin.post(
+            "/v1/touches", json=touch_body_without_external_id(), headers=headers
+        )
         assert (again.status_code, again.json()) == (201, done.json())
 
     async def test_the_heartbeat_renews_held_claims_by_itself(
@@ -185,7 +188,7 @@ class TestTheKeyIsJudgedAfterTheRole:
     async def test_a_read_key_posting_a_touch_gets_403(self, tenant: Tenant, bad: str) -> None:
         reader = await tenant.client("read")
         response = await reader.post(
-            "/v1/touches", json=touch_body(), headers={"Idempotency-Key": bad}
+            "/v1/touches", json=touch_body_without_external_id(), headers={"Idempotency-Key": bad}
         )
         assert_problem(response, 403)
 
@@ -202,7 +205,7 @@ class TestTheKeyIsJudgedAfterTheRole:
     @BAD_KEYS
     async def test_no_api_key_gets_401(self, anonymous: httpx.AsyncClient, bad: str) -> None:
         response = await anonymous.post(
-            "/v1/touches", json=touch_body(), headers={"Idempotency-Key": bad}
+            "/v1/touches", json=touch_body_without_external_id(), headers={"Idempotency-Key": bad}
         )
         assert_problem(response, 401)
 
@@ -213,7 +216,7 @@ class TestTheKeyIsJudgedAfterTheRole:
     ) -> None:
         client = await tenant.client(role)
         response = await client.post(
-            "/v1/touches", json=touch_body(), headers={"Idempotency-Key": bad}
+            "/v1/touches", json=touch_body_without_external_id(), headers={"Idempotency-Key": bad}
         )
         body = assert_problem(response, 422)
         assert ["header", "Idempotency-Key"] in [error["loc"] for error in body["errors"]]
@@ -225,8 +228,13 @@ class TestTheKeyIsJudgedAfterTheRole:
     ) -> None:
         reader = await tenant.client("read")
         headers = {"Idempotency-Key": f"k-{uuid.uuid4()}"}
-        assert_problem(await reader.post("/v1/touches", json=touch_body(), headers=headers), 403)
-        other = touch_body(channel="sms")
+        assert_problem(
+            await reader.post(
+                "/v1/touches", json=touch_body_without_external_id(), headers=headers
+            ),
+            403,
+        )
+        other = touch_body_without_external_id(channel="sms")
         assert_problem(await reader.post("/v1/touches", json=other, headers=headers), 403)
         assert await record_of(app, headers["Idempotency-Key"]) is None
 

@@ -1,8 +1,7 @@
 """Frequency status: GET /v1/customers/{id}/status and /next-follow-up, checked by hand
 against small explicit policies."""
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -10,7 +9,17 @@ import pytest
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import assert_problem
+from tests.integration.helpers import (
+    assert_problem,
+    codes,
+    put_customer,
+    rule,
+    set_policy,
+    status,
+    touch,
+    utc,
+    z,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -25,67 +34,6 @@ STATUS_FIELDS = {
     "fatigue", "next_follow_up",
 }  # fmt: skip
 NEXT_FIELDS = {"due_at", "earliest_at", "overdue_at", "channel", "reason", "counted_from"}
-
-
-def z(at: datetime) -> str:
-    """An instant as the service writes it."""
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def rule(**changes: Any) -> dict[str, Any]:
-    """A catch-all rule: follow up after 7 days, overdue after 14, unless changed."""
-    return {"name": "main", "match": {}, "follow_up_days": 7, "overdue_after_days": 14, **changes}
-
-
-async def set_policy(client: httpx.AsyncClient, *rules: dict[str, Any], **top: Any) -> int:
-    response = await client.put("/v1/policy", json={**top, "rules": list(rules or [rule()])})
-    assert response.status_code == 200, response.text
-    version: int = response.json()["version"]
-    return version
-
-
-async def put_customer(client: httpx.AsyncClient, customer_id: str, **fields: Any) -> None:
-    response = await client.put(f"/v1/customers/{customer_id}", json=fields)
-    assert response.status_code in (200, 201), response.text
-
-
-async def touch(
-    client: httpx.AsyncClient,
-    customer_id: str,
-    at: datetime,
-    channel: str = "email",
-    **fields: Any,
-) -> dict[str, Any]:
-    body = {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-    response = await client.post("/v1/touches", json=body)
-    assert response.status_code == 201, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
-
-
-async def status(
-    client: httpx.AsyncClient, customer_id: str, as_of: datetime | None = None
-) -> dict[str, Any]:
-    params = {"as_of": z(as_of)} if as_of is not None else {}
-    response = await client.get(f"/v1/customers/{customer_id}/status", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def codes(state: dict[str, Any]) -> list[str]:
-    return [reason["code"] for reason in state["reasons"]]
 
 
 def reason(state: dict[str, Any], code: str) -> dict[str, Any]:
@@ -133,7 +81,7 @@ class TestStatusShape:
         self, admin: httpx.AsyncClient
     ) -> None:
         await put_customer(admin, "c-1", stage="negotiation")
-        await touch(admin, "c-1", NOW - DAY, "meeting")
+        await touch(admin, NOW - DAY, "meeting")
         state = await status(admin, "c-1")
         days = (utc(state["next_follow_up"]["due_at"]) - (NOW - DAY)) / DAY
         assert 3 <= days <= 5
@@ -192,8 +140,8 @@ class TestDefaultCadences:
         await put_customer(admin, "c-1", **profile)
         clock.set(NOW)
         # a second contact: a new prospect's first is followed up in 3 days (below)
-        await touch(admin, "c-1", NOW - 2 * HOUR, "phone")
-        await touch(admin, "c-1", NOW - HOUR, "phone")
+        await touch(admin, NOW - 2 * HOUR, "phone")
+        await touch(admin, NOW - HOUR, "phone")
         state = await status(admin, "c-1")
         assert state["policy_version"] == 0
         cycle = (utc(state["next_follow_up"]["due_at"]) - (NOW - HOUR)) / DAY
@@ -211,13 +159,13 @@ class TestDefaultCadences:
         clock.set(NOW)
         state = await status(admin, "c-1")
         assert (state["rule"], state["status"]) == ("second_contact", "due")
-        await touch(admin, "c-1", NOW - HOUR, "phone")
+        await touch(admin, NOW - HOUR, "phone")
         state = await status(admin, "c-1")
         assert state["rule"] == "second_contact"
         assert state["next_follow_up"]["due_at"] == z(NOW - HOUR + 3 * DAY)
-        await touch(admin, "c-1", NOW - HOUR + MINUTE, "email", automated=True)
+        await touch(admin, NOW - HOUR + MINUTE, "email", automated=True)
         assert (await status(admin, "c-1"))["rule"] == "second_contact"  # a newsletter is none
-        await touch(admin, "c-1", NOW, "phone")
+        await touch(admin, NOW, "phone")
         assert (await status(admin, "c-1"))["rule"] != "second_contact"
 
 
@@ -259,8 +207,8 @@ class TestNeverContacted:
     async def test_engagements_and_purchases_are_no_contact(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1")
-        await touch(admin, "c-1", NOW - DAY, kind="engagement", outcome="opened")
-        await touch(admin, "c-1", NOW - DAY, "web", kind="purchase", amount=10)
+        await touch(admin, NOW - DAY, kind="engagement", outcome="opened")
+        await touch(admin, NOW - DAY, "web", kind="purchase", amount=10)
         state = await status(admin, "c-1")
         assert state["status"] == "due"
         assert "never_contacted" in codes(state)
@@ -269,7 +217,7 @@ class TestNeverContacted:
     async def test_a_touch_for_an_unknown_customer_creates_one_due_since_then(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await touch(admin, "c-new", NOW - 2 * DAY, kind="engagement", outcome="opened")
+        await touch(admin, NOW - 2 * DAY, customer_id="c-new", kind="engagement", outcome="opened")
         state = await status(admin, "c-new")
         assert state["status"] == "due"
         assert state["next_follow_up"]["due_at"] == z(NOW)
@@ -282,7 +230,7 @@ class TestAfterAContact:
         await set_policy(admin)
         await put_customer(admin, "c-1")
         last = NOW - 2 * DAY
-        await touch(admin, "c-1", last)
+        await touch(admin, last)
         state = await status(admin, "c-1")
         assert state["status"] == "on_track"
         assert state["reasons"] == []
@@ -297,7 +245,7 @@ class TestAfterAContact:
     ) -> None:
         await set_policy(admin)
         last = NOW - 2 * DAY
-        await touch(admin, "c-1", last)
+        await touch(admin, last)
         before = await status(admin, "c-1", last + 7 * DAY - timedelta(seconds=1))
         assert before["status"] == "on_track"
         at = await status(admin, "c-1", last + 7 * DAY)
@@ -310,7 +258,7 @@ class TestAfterAContact:
     ) -> None:
         await set_policy(admin)
         last = NOW - 2 * DAY
-        await touch(admin, "c-1", last)
+        await touch(admin, last)
         before = await status(admin, "c-1", last + 14 * DAY - timedelta(seconds=1))
         assert before["status"] == "due"
         at = await status(admin, "c-1", last + 14 * DAY)
@@ -320,7 +268,7 @@ class TestAfterAContact:
     async def test_the_follow_up_is_not_moved_to_as_of(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
         last = NOW - 2 * DAY
-        await touch(admin, "c-1", last)
+        await touch(admin, last)
         late = await status(admin, "c-1", NOW + 100 * DAY)
         assert late["next_follow_up"]["due_at"] == z(last + 7 * DAY)
         assert late["next_follow_up"]["overdue_at"] == z(last + 14 * DAY)
@@ -328,8 +276,8 @@ class TestAfterAContact:
     async def test_a_contact_after_as_of_is_not_seen(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1")
-        await touch(admin, "c-1", NOW - 10 * DAY)
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - 10 * DAY)
+        await touch(admin, NOW - DAY)
         state = await status(admin, "c-1", NOW - 5 * DAY)
         assert state["last_contact_at"] == z(NOW - 10 * DAY)
         assert state["counts"]["7d"]["total"] == 1
@@ -337,7 +285,7 @@ class TestAfterAContact:
 
     async def test_a_contact_at_exactly_as_of_is_seen(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         state = await status(admin, "c-1", NOW - DAY)
         assert state["last_contact_at"] == z(NOW - DAY)
         assert state["counts"]["7d"]["total"] == 1
@@ -347,7 +295,7 @@ class TestAfterAContact:
     ) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1")
-        await touch(admin, "c-1", NOW - 10 * DAY)
+        await touch(admin, NOW - 10 * DAY)
         earlier = await status(admin, "c-1", NOW - 20 * DAY)
         assert earlier["status"] == "due"
         assert "never_contacted" in codes(earlier)
@@ -359,13 +307,13 @@ class TestAfterAContact:
 
     async def test_as_of_years_away_is_answered(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         for as_of in (NOW - 3000 * DAY, NOW + 3000 * DAY):
             assert (await status(admin, "c-1", as_of))["as_of"] == z(as_of)
 
     async def test_an_as_of_in_the_year_100_is_answered(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, complaint_pause_days=3650)
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         response = await admin.get(
             "/v1/customers/c-1/status", params={"as_of": "0100-01-01T00:00:00Z"}
         )
@@ -400,12 +348,12 @@ class TestCounts:
         self, admin: httpx.AsyncClient
     ) -> None:
         await put_customer(admin, "c-1")
-        await touch(admin, "c-1", NOW - HOUR, "email")
-        await touch(admin, "c-1", NOW - 3 * DAY, "phone", direction="inbound")
-        await touch(admin, "c-1", NOW - 10 * DAY, "sms", automated=True)
-        await touch(admin, "c-1", NOW - 45 * DAY, "email")
-        await touch(admin, "c-1", NOW - 89 * DAY, "wechat-work")
-        await touch(admin, "c-1", NOW - 91 * DAY, "email")
+        await touch(admin, NOW - HOUR, "email")
+        await touch(admin, NOW - 3 * DAY, "phone", direction="inbound")
+        await touch(admin, NOW - 10 * DAY, "sms", automated=True)
+        await touch(admin, NOW - 45 * DAY, "email")
+        await touch(admin, NOW - 89 * DAY, "wechat-work")
+        await touch(admin, NOW - 91 * DAY, "email")
         counts = (await status(admin, "c-1"))["counts"]
         assert counts["7d"] == {"total": 2, "by_channel": {"email": 1, "phone": 1}}
         assert counts["30d"] == {"total": 3, "by_channel": {"email": 1, "phone": 1, "sms": 1}}
@@ -417,13 +365,13 @@ class TestCounts:
     async def test_engagements_and_purchases_are_not_counted(
         self, admin: httpx.AsyncClient
     ) -> None:
-        sent = await touch(admin, "c-1", NOW - 2 * DAY, "email")
+        sent = await touch(admin, NOW - 2 * DAY, "email")
         await touch(
-            admin, "c-1", NOW - DAY, kind="engagement", outcome="opened",
+            admin, NOW - DAY, kind="engagement", outcome="opened",
             ref_external_id=sent["external_id"],
         )  # fmt: skip
-        await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="replied")
-        await touch(admin, "c-1", NOW - DAY, "web", kind="purchase", amount=99.5)
+        await touch(admin, NOW - DAY, "email", kind="engagement", outcome="replied")
+        await touch(admin, NOW - DAY, "web", kind="purchase", amount=99.5)
         counts = (await status(admin, "c-1"))["counts"]
         for label in ("7d", "30d", "90d"):
             assert counts[label] == {"total": 1, "by_channel": {"email": 1}}
@@ -432,14 +380,14 @@ class TestCounts:
         self, admin: httpx.AsyncClient
     ) -> None:
         as_of = NOW - 5 * HOUR - timedelta(minutes=17)
-        await touch(admin, "c-1", as_of - 7 * DAY, "email")
-        await touch(admin, "c-1", as_of - 7 * DAY + timedelta(seconds=1), "phone")
-        await touch(admin, "c-1", as_of - 30 * DAY, "sms")
-        await touch(admin, "c-1", as_of - 30 * DAY + timedelta(seconds=1), "im")
-        await touch(admin, "c-1", as_of - 90 * DAY, "visit")
-        await touch(admin, "c-1", as_of - 90 * DAY + timedelta(seconds=1), "letter")
-        await touch(admin, "c-1", as_of, "chat")
-        await touch(admin, "c-1", as_of + timedelta(seconds=1), "video")
+        await touch(admin, as_of - 7 * DAY, "email")
+        await touch(admin, as_of - 7 * DAY + timedelta(seconds=1), "phone")
+        await touch(admin, as_of - 30 * DAY, "sms")
+        await touch(admin, as_of - 30 * DAY + timedelta(seconds=1), "im")
+        await touch(admin, as_of - 90 * DAY, "visit")
+        await touch(admin, as_of - 90 * DAY + timedelta(seconds=1), "letter")
+        await touch(admin, as_of, "chat")
+        await touch(admin, as_of + timedelta(seconds=1), "video")
         counts = (await status(admin, "c-1", as_of))["counts"]
         assert counts["7d"]["by_channel"] == {"chat": 1, "phone": 1}
         assert counts["30d"]["by_channel"] == {"chat": 1, "email": 1, "im": 1, "phone": 1}
@@ -449,8 +397,8 @@ class TestCounts:
 
     async def test_several_contacts_a_day_are_each_counted(self, admin: httpx.AsyncClient) -> None:
         for minutes in range(5):
-            await touch(admin, "c-1", NOW - 20 * DAY + timedelta(minutes=minutes), "phone")
-        await touch(admin, "c-1", NOW - 20 * DAY, "email", direction="inbound")
+            await touch(admin, NOW - 20 * DAY + timedelta(minutes=minutes), "phone")
+        await touch(admin, NOW - 20 * DAY, "email", direction="inbound")
         counts = (await status(admin, "c-1"))["counts"]
         assert counts["30d"] == {"total": 6, "by_channel": {"email": 1, "phone": 5}}
         assert counts["7d"] == {"total": 0, "by_channel": {}}
@@ -473,7 +421,7 @@ class TestCaps:
 
     async def test_a_cap_with_room_left_reports_its_use(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, self.CAPPED)
-        await touch(admin, "c-1", NOW - 5 * DAY)
+        await touch(admin, NOW - 5 * DAY)
         state = await status(admin, "c-1")
         [cap] = state["caps"]
         assert cap["window_days"] == 7
@@ -488,8 +436,8 @@ class TestCaps:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, self.CAPPED)
-        await touch(admin, "c-1", NOW - 5 * DAY)
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 5 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         state = await status(admin, "c-1")
         [cap] = state["caps"]
         assert cap["used"] == 2
@@ -503,8 +451,8 @@ class TestCaps:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, self.CAPPED)
-        await touch(admin, "c-1", NOW - 5 * DAY)
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 5 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         follow_up = (await status(admin, "c-1"))["next_follow_up"]
         assert follow_up["earliest_at"] == z(NOW + 2 * DAY)
         assert follow_up["due_at"] == z(NOW + 2 * DAY)
@@ -512,8 +460,8 @@ class TestCaps:
 
     async def test_a_reached_cap_frees_at_frees_at(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, self.CAPPED)
-        await touch(admin, "c-1", NOW - 5 * DAY)
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 5 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         before = await status(admin, "c-1", NOW + 2 * DAY - timedelta(seconds=1))
         assert before["caps"][0]["used"] == 2
         after = await status(admin, "c-1", NOW + 2 * DAY)
@@ -526,7 +474,7 @@ class TestCaps:
     ) -> None:
         await set_policy(admin, self.CAPPED)
         for days in (5, 4, 2):
-            await touch(admin, "c-1", NOW - days * DAY)
+            await touch(admin, NOW - days * DAY)
         state = await status(admin, "c-1")
         [cap] = state["caps"]
         assert cap["used"] == 3
@@ -541,7 +489,7 @@ class TestCaps:
     ) -> None:
         await set_policy(admin, self.CAPPED)
         for days in (5, 4, 2):
-            await touch(admin, "c-1", NOW - days * DAY)
+            await touch(admin, NOW - days * DAY)
         still = await status(admin, "c-1", NOW + 2 * DAY - timedelta(seconds=1))
         assert still["status"] == "over_contacted"
         reached = await status(admin, "c-1", NOW + 2 * DAY)
@@ -553,8 +501,8 @@ class TestCaps:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 30, "max": 1}]))
-        await touch(admin, "c-1", utc("2026-10-31T10:00:00Z"))
-        await touch(admin, "c-1", utc("2026-10-31T15:00:00Z"))
+        await touch(admin, utc("2026-10-31T10:00:00Z"))
+        await touch(admin, utc("2026-10-31T15:00:00Z"))
         state = await status(admin, "c-1")
         assert state["status"] == "over_contacted"
         assert state["caps"][0]["used"] == 2
@@ -567,9 +515,9 @@ class TestCaps:
     async def test_a_cap_of_some_channels_counts_only_those(self, admin: httpx.AsyncClient) -> None:
         capped = rule(caps=[{"window_days": 7, "max": 2, "channels": ["email"]}])
         await set_policy(admin, capped)
-        await touch(admin, "c-1", NOW - 3 * DAY, "phone")
-        await touch(admin, "c-1", NOW - 2 * DAY, "phone")
-        await touch(admin, "c-1", NOW - DAY, "email")
+        await touch(admin, NOW - 3 * DAY, "phone")
+        await touch(admin, NOW - 2 * DAY, "phone")
+        await touch(admin, NOW - DAY, "email")
         [cap] = (await status(admin, "c-1"))["caps"]
         assert cap["used"] == 1
         assert cap["remaining"] == 1
@@ -578,7 +526,7 @@ class TestCaps:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 1, "channels": ["email"]}]))
-        await touch(admin, "c-1", NOW - DAY, "email")
+        await touch(admin, NOW - DAY, "email")
         state = await status(admin, "c-1")
         assert "cap_reached" in codes(state)
         assert state["contactable_now"] is True
@@ -588,17 +536,17 @@ class TestCaps:
     ) -> None:
         manual = rule(count_automated=False, caps=[{"window_days": 7, "max": 2}])
         await set_policy(admin, manual)
-        await touch(admin, "c-1", NOW - 3 * DAY, automated=True)
-        await touch(admin, "c-1", NOW - 2 * DAY, automated=True)
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - 3 * DAY, automated=True)
+        await touch(admin, NOW - 2 * DAY, automated=True)
+        await touch(admin, NOW - DAY)
         state = await status(admin, "c-1")
         assert state["caps"][0]["used"] == 1
         assert state["counts"]["7d"]["total"] == 3
 
     async def test_automated_contacts_count_by_default(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 2}]))
-        await touch(admin, "c-1", NOW - 3 * DAY, automated=True)
-        await touch(admin, "c-1", NOW - 2 * DAY, automated=True)
+        await touch(admin, NOW - 3 * DAY, automated=True)
+        await touch(admin, NOW - 2 * DAY, automated=True)
         assert (await status(admin, "c-1"))["caps"][0]["used"] == 2
 
     async def test_the_profile_max_contacts_per_30d_is_an_extra_cap(
@@ -606,7 +554,7 @@ class TestCaps:
     ) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 5}]))
         await put_customer(admin, "c-1", preferences={"max_contacts_per_30d": 1})
-        await touch(admin, "c-1", NOW - 10 * DAY)
+        await touch(admin, NOW - 10 * DAY)
         state = await status(admin, "c-1")
         caps = {cap["window_days"]: cap for cap in state["caps"]}
         assert set(caps) == {7, 30}
@@ -622,8 +570,8 @@ class TestCaps:
     ) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences={"max_contacts_per_30d": 1})
-        await touch(admin, "c-1", NOW - 3 * DAY)
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 3 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         state = await status(admin, "c-1")
         assert [(c["window_days"], c["max"], c["used"]) for c in state["caps"]] == [(30, 1, 2)]
         assert state["status"] == "over_contacted"
@@ -631,14 +579,14 @@ class TestCaps:
 
     async def test_an_inbound_contact_uses_no_cap(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 1}]))
-        await touch(admin, "c-1", NOW - DAY, "phone", direction="inbound")
+        await touch(admin, NOW - DAY, "phone", direction="inbound")
         state = await status(admin, "c-1")
         assert state["caps"][0]["used"] == 0
         assert "cap_reached" not in codes(state)
 
     async def test_a_cap_of_zero_is_always_reached(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 0}]))
-        await touch(admin, "c-1", NOW - 30 * DAY)
+        await touch(admin, NOW - 30 * DAY)
         state = await status(admin, "c-1")
         assert state["caps"][0]["used"] == 0
         assert state["caps"][0]["remaining"] == 0
@@ -649,7 +597,7 @@ class TestCaps:
 class TestMinimumGap:
     async def test_the_gap_sets_the_earliest_follow_up(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(follow_up_days=1, overdue_after_days=3, min_gap_hours=48))
-        await touch(admin, "c-1", NOW - 24 * HOUR)
+        await touch(admin, NOW - 24 * HOUR)
         state = await status(admin, "c-1")
         assert state["next_follow_up"]["earliest_at"] == z(NOW + 24 * HOUR)
         assert state["next_follow_up"]["due_at"] == z(NOW + 24 * HOUR)
@@ -659,8 +607,8 @@ class TestMinimumGap:
 
     async def test_an_inbound_contact_starts_no_gap(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(min_gap_hours=48))
-        await touch(admin, "c-1", NOW - 72 * HOUR)
-        await touch(admin, "c-1", NOW - HOUR, "phone", direction="inbound")
+        await touch(admin, NOW - 72 * HOUR)
+        await touch(admin, NOW - HOUR, "phone", direction="inbound")
         state = await status(admin, "c-1")
         assert state["next_follow_up"]["earliest_at"] == z(NOW - 24 * HOUR)
         assert state["contactable_now"] is True
@@ -671,9 +619,9 @@ class TestInboundContact:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 30, "max": 5}]))
-        await touch(admin, "c-1", NOW - 20 * DAY)
+        await touch(admin, NOW - 20 * DAY)
         assert (await status(admin, "c-1"))["status"] == "overdue"
-        await touch(admin, "c-1", NOW - DAY, "phone", direction="inbound")
+        await touch(admin, NOW - DAY, "phone", direction="inbound")
         state = await status(admin, "c-1")
         assert state["status"] == "on_track"
         assert state["last_contact_at"] == z(NOW - DAY)
@@ -695,8 +643,8 @@ class TestTargets:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, self.TARGETED)
-        await touch(admin, "c-1", NOW - 3 * DAY, depth="light")
-        await touch(admin, "c-1", NOW - 40 * DAY, depth="deep")
+        await touch(admin, NOW - 3 * DAY, depth="light")
+        await touch(admin, NOW - 40 * DAY, depth="deep")
         state = await status(admin, "c-1")
         assert [(t["window_days"], t["min"], t["done"], t["met"]) for t in state["targets"]] == [
             (30, 2, 1, False),
@@ -706,7 +654,7 @@ class TestTargets:
 
     async def test_unmet_targets_do_not_change_the_status(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, self.TARGETED)
-        await touch(admin, "c-1", NOW - 3 * DAY, depth="light")
+        await touch(admin, NOW - 3 * DAY, depth="light")
         state = await status(admin, "c-1")
         assert state["status"] == "on_track"
         assert state["next_follow_up"]["due_at"] == z(NOW + 27 * DAY)
@@ -715,8 +663,8 @@ class TestTargets:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, self.TARGETED)
-        await touch(admin, "c-1", NOW - 3 * DAY, depth="light")
-        await touch(admin, "c-1", NOW - DAY, "phone", direction="inbound", depth="deep")
+        await touch(admin, NOW - 3 * DAY, depth="light")
+        await touch(admin, NOW - DAY, "phone", direction="inbound", depth="deep")
         state = await status(admin, "c-1")
         assert [(t["done"], t["met"]) for t in state["targets"]] == [(2, True), (1, True)]
         assert "target_unmet" not in codes(state)
@@ -725,8 +673,8 @@ class TestTargets:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, self.TARGETED)
-        await touch(admin, "c-1", NOW - 3 * DAY)
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 3 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         state = await status(admin, "c-1")
         assert [(t["done"], t["met"]) for t in state["targets"]] == [(2, True), (0, False)]
         assert codes(state) == ["target_unmet"]
@@ -737,9 +685,9 @@ class TestUnsubscribe:
         self, admin: httpx.AsyncClient
     ) -> None:
         await put_customer(admin, "c-1", preferences={"opted_out_channels": ["sms"]})
-        sent = await touch(admin, "c-1", NOW - 3 * DAY, "email")
+        sent = await touch(admin, NOW - 3 * DAY, "email")
         await touch(
-            admin, "c-1", NOW - 2 * DAY, "email", kind="engagement", outcome="unsubscribed",
+            admin, NOW - 2 * DAY, "email", kind="engagement", outcome="unsubscribed",
             ref_external_id=sent["external_id"],
         )  # fmt: skip
         profile = (await admin.get("/v1/customers/c-1")).json()
@@ -750,8 +698,8 @@ class TestUnsubscribe:
     ) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences={"preferred_channels": ["email", "phone"]})
-        await touch(admin, "c-1", NOW - 3 * DAY, "email")
-        await touch(admin, "c-1", NOW - 2 * DAY, "email", kind="engagement", outcome="unsubscribed")
+        await touch(admin, NOW - 3 * DAY, "email")
+        await touch(admin, NOW - 2 * DAY, "email", kind="engagement", outcome="unsubscribed")
         state = await status(admin, "c-1")
         assert state["status"] == "over_contacted"
         assert reason(state, "recent_unsubscribe")["until"] == z(NOW + 28 * DAY)
@@ -762,8 +710,8 @@ class TestUnsubscribe:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, rule(follow_up_days=60, overdue_after_days=90), fatigue_days=10)
-        await touch(admin, "c-1", NOW - 3 * DAY, "email")
-        await touch(admin, "c-1", NOW - 2 * DAY, "email", kind="engagement", outcome="unsubscribed")
+        await touch(admin, NOW - 3 * DAY, "email")
+        await touch(admin, NOW - 2 * DAY, "email", kind="engagement", outcome="unsubscribed")
         still = await status(admin, "c-1", NOW + 8 * DAY - timedelta(seconds=1))
         assert still["status"] == "over_contacted"
         after = await status(admin, "c-1", NOW + 8 * DAY)
@@ -782,8 +730,8 @@ class TestComplaint:
         suppressed, and the follow-up turns to another channel."""
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences={"preferred_channels": ["email"]})
-        await touch(admin, "c-1", NOW - 2 * DAY, "email")
-        await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
+        await touch(admin, NOW - 2 * DAY, "email")
+        await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
         state = await status(admin, "c-1")
         assert state["status"] == "over_contacted"
         assert codes(state)[:2] == ["recent_complaint", "complaint_pause"]
@@ -798,8 +746,8 @@ class TestComplaint:
     ) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences=ONLY_EMAIL)
-        await touch(admin, "c-1", NOW - 2 * DAY, "email")
-        await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
+        await touch(admin, NOW - 2 * DAY, "email")
+        await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
         state = await status(admin, "c-1")
         assert state["status"] == "suppressed"
         assert reason(state, "complaint_pause")["until"] == z(NOW + 89 * DAY)
@@ -812,8 +760,8 @@ class TestComplaint:
     ) -> None:
         await set_policy(admin, complaint_pause_days=10, fatigue_days=30)
         await put_customer(admin, "c-1", preferences=ONLY_EMAIL)
-        await touch(admin, "c-1", NOW - 2 * DAY, "email")
-        await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
+        await touch(admin, NOW - 2 * DAY, "email")
+        await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
         paused = await status(admin, "c-1", NOW + 9 * DAY - timedelta(seconds=1))
         assert paused["status"] == "suppressed"
         over = await status(admin, "c-1", NOW + 9 * DAY)
@@ -828,7 +776,7 @@ class TestComplaint:
     ) -> None:
         await set_policy(admin, complaint_pause_days=500)
         await put_customer(admin, "c-1", preferences=ONLY_EMAIL)
-        await touch(admin, "c-1", NOW - 400 * DAY, kind="engagement", outcome="complained")
+        await touch(admin, NOW - 400 * DAY, kind="engagement", outcome="complained")
         state = await status(admin, "c-1")
         assert state["status"] == "suppressed"
         assert reason(state, "complaint_pause")["until"] == z(NOW + 100 * DAY)
@@ -841,8 +789,8 @@ class TestComplaint:
         await put_customer(
             admin, "c-1", preferences={**ONLY_EMAIL, "preferred_channels": ["email"]}
         )
-        await touch(admin, "c-1", NOW - 2 * DAY, "email")
-        await touch(admin, "c-1", NOW - DAY, "email", kind="engagement", outcome="complained")
+        await touch(admin, NOW - 2 * DAY, "email")
+        await touch(admin, NOW - DAY, "email", kind="engagement", outcome="complained")
         follow_up = (await status(admin, "c-1"))["next_follow_up"]
         assert follow_up["channel"] == "email"
         assert follow_up["earliest_at"] == z(NOW + 9 * DAY)
@@ -855,7 +803,7 @@ class TestPause:
     ) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences={"paused_until": z(NOW + 6 * DAY)})
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         state = await status(admin, "c-1")
         assert state["status"] == "suppressed"
         assert reason(state, "paused")["until"] == z(NOW + 6 * DAY)
@@ -866,7 +814,7 @@ class TestPause:
     async def test_a_pause_ends_at_paused_until(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences={"paused_until": z(NOW + 6 * DAY)})
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         still = await status(admin, "c-1", NOW + 6 * DAY - timedelta(seconds=1))
         assert still["status"] == "suppressed"
         after = await status(admin, "c-1", NOW + 6 * DAY)
@@ -876,7 +824,7 @@ class TestPause:
     async def test_a_pause_until_the_last_representable_instant_is_answered(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         body = {"preferences": {"paused_until": "9999-12-31T23:59:59Z"}}
         response = await admin.put("/v1/customers/c-1", json=body)
         assert response.status_code == 200, response.text
@@ -885,7 +833,7 @@ class TestPause:
     async def test_a_past_pause_does_not_suppress(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
         await put_customer(admin, "c-1", preferences={"paused_until": z(NOW - DAY)})
-        await touch(admin, "c-1", NOW - 2 * DAY)
+        await touch(admin, NOW - 2 * DAY)
         state = await status(admin, "c-1")
         assert state["status"] == "on_track"
         assert state["next_follow_up"]["due_at"] == z(NOW + 5 * DAY)
@@ -931,7 +879,7 @@ class TestOptedOut:
         self, admin: httpx.AsyncClient
     ) -> None:
         await put_customer(admin, "c-1", preferences={"opted_out_channels": WELL_KNOWN[1:]})
-        await touch(admin, "c-1", NOW - DAY, "phone", kind="engagement", outcome="unsubscribed")
+        await touch(admin, NOW - DAY, "phone", kind="engagement", outcome="unsubscribed")
         state = await status(admin, "c-1")
         assert state["status"] == "suppressed"
         assert "opted_out_all" in codes(state)
@@ -942,11 +890,13 @@ async def emails(
 ) -> None:
     """Outbound emails, each with an opened engagement a day later if ``opened``."""
     for days in days_ago:
-        sent = await touch(client, customer_id, NOW - days * DAY, "email", automated=True)
+        sent = await touch(
+            client, NOW - days * DAY, "email", customer_id=customer_id, automated=True
+        )
         if opened:
             await touch(
-                client, customer_id, NOW - days * DAY + HOUR, "email", kind="engagement",
-                outcome="opened", ref_external_id=sent["external_id"],
+                client, NOW - days * DAY + HOUR, "email", customer_id=customer_id,
+                kind="engagement", outcome="opened", ref_external_id=sent["external_id"],
             )  # fmt: skip
 
 
@@ -974,9 +924,9 @@ class TestFallingEngagement:
         assert "falling_engagement" not in codes(state)
 
     async def test_clicks_count_as_engagement(self, admin: httpx.AsyncClient) -> None:
-        sent = await touch(admin, "c-1", NOW - 50 * DAY, "email")
+        sent = await touch(admin, NOW - 50 * DAY, "email")
         await touch(
-            admin, "c-1", NOW - 49 * DAY, "email", kind="engagement", outcome="clicked",
+            admin, NOW - 49 * DAY, "email", kind="engagement", outcome="clicked",
             ref_external_id=sent["external_id"],
         )  # fmt: skip
         await emails(admin, "c-1", [60, 40], opened=False)
@@ -990,17 +940,17 @@ class TestFallingEngagement:
         for days in (60, 50, 40):
             external_id = f"mail-{days}"
             await touch(
-                admin, "c-1", NOW - days * DAY + HOUR, "email", kind="engagement",
+                admin, NOW - days * DAY + HOUR, "email", kind="engagement",
                 outcome="opened", ref_external_id=external_id,
             )  # fmt: skip
-            await touch(admin, "c-1", NOW - days * DAY, "email", external_id=external_id)
+            await touch(admin, NOW - days * DAY, "email", external_id=external_id)
         assert (await status(admin, "c-1"))["fatigue"]["open_rate_before"] == 1.0
 
     async def test_an_email_opened_twice_counts_once(self, admin: httpx.AsyncClient) -> None:
-        sent = await touch(admin, "c-1", NOW - 50 * DAY, "email")
+        sent = await touch(admin, NOW - 50 * DAY, "email")
         for hours in (1, 2, 30):
             await touch(
-                admin, "c-1", NOW - 50 * DAY + hours * HOUR, "email", kind="engagement",
+                admin, NOW - 50 * DAY + hours * HOUR, "email", kind="engagement",
                 outcome="opened" if hours < 30 else "clicked", ref_external_id=sent["external_id"],
             )  # fmt: skip
         await emails(admin, "c-1", [60, 40], opened=False)
@@ -1029,26 +979,26 @@ class TestNextFollowUpChannel:
         self, admin: httpx.AsyncClient
     ) -> None:
         await set_policy(admin, rule(channel="visit"))
-        await touch(admin, "c-1", NOW - 3 * DAY, "phone", direction="inbound")
-        await touch(admin, "c-1", NOW - DAY, "email")
+        await touch(admin, NOW - 3 * DAY, "phone", direction="inbound")
+        await touch(admin, NOW - DAY, "email")
         assert (await status(admin, "c-1"))["next_follow_up"]["channel"] == "phone"
-        await touch(admin, "c-1", NOW - HOUR, "im", kind="engagement", outcome="replied")
+        await touch(admin, NOW - HOUR, "im", kind="engagement", outcome="replied")
         assert (await status(admin, "c-1"))["next_follow_up"]["channel"] == "im"
 
     async def test_a_response_channel_opted_out_is_skipped(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(channel="visit"))
         await put_customer(admin, "c-1", preferences={"opted_out_channels": ["phone"]})
-        await touch(admin, "c-1", NOW - 3 * DAY, "phone", direction="inbound")
+        await touch(admin, NOW - 3 * DAY, "phone", direction="inbound")
         assert (await status(admin, "c-1"))["next_follow_up"]["channel"] == "visit"
 
     async def test_else_the_rules_channel(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(channel="visit"))
-        await touch(admin, "c-1", NOW - DAY, "email")
+        await touch(admin, NOW - DAY, "email")
         assert (await status(admin, "c-1"))["next_follow_up"]["channel"] == "visit"
 
     async def test_no_channel_at_all_is_null(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule())
-        await touch(admin, "c-1", NOW - DAY, "email")
+        await touch(admin, NOW - DAY, "email")
         assert (await status(admin, "c-1"))["next_follow_up"]["channel"] is None
 
 
@@ -1065,7 +1015,7 @@ class TestCalendar:
         # Sunday), so the 3rd business day after is Friday Oct 9; [1.1] Saturday Oct 10 is
         # an official make-up working day, so the 6th is Tuesday Oct 13.
         await set_policy(admin, rule(follow_up_days=3, overdue_after_days=6), **self.CN_POLICY)
-        await touch(admin, "c-1", utc("2026-09-29T10:00:00+08:00"))
+        await touch(admin, utc("2026-09-29T10:00:00+08:00"))
         state = await status(admin, "c-1", utc("2026-09-30T12:00:00+08:00"))
         assert state["status"] == "on_track"
         assert state["next_follow_up"]["due_at"] == "2026-10-09T02:00:00Z"
@@ -1076,7 +1026,7 @@ class TestCalendar:
     ) -> None:
         await set_policy(admin, rule(follow_up_days=3, overdue_after_days=6), **self.CN_POLICY)
         await put_customer(admin, "c-1", country="GB")
-        await touch(admin, "c-1", utc("2026-09-29T10:00:00+08:00"))
+        await touch(admin, utc("2026-09-29T10:00:00+08:00"))
         state = await status(admin, "c-1", utc("2026-09-30T12:00:00+08:00"))
         assert state["next_follow_up"]["due_at"] == "2026-10-02T02:00:00Z"
 
@@ -1085,7 +1035,7 @@ class TestCalendar:
             admin, rule(follow_up_days=2, overdue_after_days=5),
             business_days={"weekdays": [1, 2, 3, 4, 5]},
         )  # fmt: skip
-        await touch(admin, "c-1", utc("2026-11-13T10:00:00Z"))  # a Friday
+        await touch(admin, utc("2026-11-13T10:00:00Z"))  # a Friday
         state = await status(admin, "c-1", utc("2026-11-14T00:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-11-17T10:00:00Z"
         assert state["next_follow_up"]["overdue_at"] == "2026-11-20T10:00:00Z"
@@ -1116,7 +1066,7 @@ class TestCalendar:
         hours = {"start": "09:00", "end": "18:00"}
         await set_policy(admin, rule(follow_up_days=2, overdue_after_days=5), contact_hours=hours)
         await put_customer(admin, "c-1", timezone="America/New_York")
-        await touch(admin, "c-1", utc("2026-11-16T20:00:00-05:00"))
+        await touch(admin, utc("2026-11-16T20:00:00-05:00"))
         state = await status(admin, "c-1", utc("2026-11-17T12:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-11-19T14:00:00Z"
 
@@ -1128,7 +1078,7 @@ class TestCalendar:
             admin, rule(follow_up_days=2, overdue_after_days=5), contact_hours=hours,
             timezone="Asia/Shanghai",
         )  # fmt: skip
-        await touch(admin, "c-1", utc("2026-11-16T20:00:00+08:00"))
+        await touch(admin, utc("2026-11-16T20:00:00+08:00"))
         state = await status(admin, "c-1", utc("2026-11-17T00:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-11-19T01:00:00Z"
 
@@ -1140,7 +1090,7 @@ class TestCalendar:
         await put_customer(
             admin, "c-1", timezone="America/New_York", preferences={"quiet_hours": quiet}
         )
-        await touch(admin, "c-1", utc("2026-11-16T21:00:00-05:00"))
+        await touch(admin, utc("2026-11-16T21:00:00-05:00"))
         state = await status(admin, "c-1", utc("2026-11-17T12:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-11-19T14:30:00Z"
 
@@ -1150,7 +1100,7 @@ class TestCalendar:
         # New York moves from -05:00 to -04:00 on 2026-03-08.
         await set_policy(admin, rule(follow_up_days=3, overdue_after_days=5))
         await put_customer(admin, "c-1", timezone="America/New_York")
-        await touch(admin, "c-1", utc("2026-03-06T10:00:00-05:00"))
+        await touch(admin, utc("2026-03-06T10:00:00-05:00"))
         state = await status(admin, "c-1", utc("2026-03-07T12:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-03-09T14:00:00Z"
         assert state["next_follow_up"]["overdue_at"] == "2026-03-11T14:00:00Z"
@@ -1162,7 +1112,7 @@ class TestCalendar:
         hours = {"start": "09:00", "end": "18:00"}
         await set_policy(admin, rule(follow_up_days=2, overdue_after_days=5), contact_hours=hours)
         await put_customer(admin, "c-1", timezone="America/New_York")
-        await touch(admin, "c-1", utc("2026-03-06T19:00:00-05:00"))
+        await touch(admin, utc("2026-03-06T19:00:00-05:00"))
         state = await status(admin, "c-1", utc("2026-03-07T12:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-03-09T13:00:00Z"
 
@@ -1172,7 +1122,7 @@ class TestCalendar:
         # New York moves from -04:00 to -05:00 on 2026-11-01.
         await set_policy(admin, rule(follow_up_days=3, overdue_after_days=5))
         await put_customer(admin, "c-1", timezone="America/New_York")
-        await touch(admin, "c-1", utc("2026-10-30T10:00:00-04:00"))
+        await touch(admin, utc("2026-10-30T10:00:00-04:00"))
         state = await status(admin, "c-1", utc("2026-10-31T12:00:00Z"))
         assert state["next_follow_up"]["due_at"] == "2026-11-02T15:00:00Z"
 
@@ -1180,8 +1130,8 @@ class TestCalendar:
 class TestLateTouches:
     async def test_a_late_touch_is_counted(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin)
-        await touch(admin, "c-1", NOW - DAY, "email")
-        await touch(admin, "c-1", NOW - 40 * DAY, "phone")
+        await touch(admin, NOW - DAY, "email")
+        await touch(admin, NOW - 40 * DAY, "phone")
         state = await status(admin, "c-1")
         assert state["counts"]["90d"] == {"total": 2, "by_channel": {"email": 1, "phone": 1}}
         assert state["counts"]["30d"]["total"] == 1
@@ -1189,9 +1139,9 @@ class TestLateTouches:
 
     async def test_a_late_touch_can_exceed_a_cap(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 1}]))
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         assert (await status(admin, "c-1"))["status"] == "on_track"
-        await touch(admin, "c-1", NOW - 3 * DAY)
+        await touch(admin, NOW - 3 * DAY)
         state = await status(admin, "c-1")
         assert state["status"] == "over_contacted"
         assert state["caps"][0]["used"] == 2
@@ -1200,10 +1150,10 @@ class TestLateTouches:
     async def test_a_late_touch_on_a_window_edge_day_is_counted(
         self, admin: httpx.AsyncClient
     ) -> None:
-        await touch(admin, "c-1", NOW - HOUR, "email")
-        await touch(admin, "c-1", NOW - 7 * DAY + HOUR, "email")
-        await touch(admin, "c-1", NOW - 7 * DAY - HOUR, "email")
-        await touch(admin, "c-1", NOW - 2 * HOUR, "email")
+        await touch(admin, NOW - HOUR, "email")
+        await touch(admin, NOW - 7 * DAY + HOUR, "email")
+        await touch(admin, NOW - 7 * DAY - HOUR, "email")
+        await touch(admin, NOW - 2 * HOUR, "email")
         counts = (await status(admin, "c-1"))["counts"]
         assert counts["7d"]["total"] == 3
         assert counts["30d"]["total"] == 4
@@ -1332,7 +1282,7 @@ class TestLongHistory:
 class TestNextFollowUpEndpoint:
     async def test_it_returns_the_statuss_next_follow_up(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(min_gap_hours=30, channel="phone"))
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         response = await admin.get("/v1/customers/c-1/next-follow-up")
         assert response.status_code == 200, response.text
         body = response.json()
@@ -1341,8 +1291,8 @@ class TestNextFollowUpEndpoint:
 
     async def test_it_takes_as_of_like_the_status(self, admin: httpx.AsyncClient) -> None:
         await set_policy(admin, rule(caps=[{"window_days": 7, "max": 1}]))
-        await touch(admin, "c-1", NOW - 20 * DAY)
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - 20 * DAY)
+        await touch(admin, NOW - DAY)
         as_of = NOW - 10 * DAY
         params = {"as_of": z(as_of)}
         body = (await admin.get("/v1/customers/c-1/next-follow-up", params=params)).json()
@@ -1367,7 +1317,7 @@ class TestUnknownCustomer:
     async def test_another_tenants_customer_is_404(
         self, admin: httpx.AsyncClient, other_tenant: Tenant, path: str
     ) -> None:
-        await touch(admin, "c-1", NOW - DAY)
+        await touch(admin, NOW - DAY)
         theirs = await other_tenant.client("admin")
         assert_problem(await theirs.get(f"/v1/customers/c-1/{path}"), 404)
 

@@ -1,8 +1,7 @@
 """Customers by status: GET /v1/statuses, and its agreement (and the work queue's) with
 GET /v1/customers/{id}/status at every instant."""
 
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,7 +16,17 @@ from app.frequency.models import CustomerSchedule
 from app.frequency.refresher import drain_marks
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import assert_problem
+from tests.integration.helpers import (
+    assert_problem,
+    listing,
+    put_customer,
+    put_policy,
+    status,
+    touch,
+    touch_body,
+    utc,
+    z,
+)
 
 DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
@@ -47,60 +56,11 @@ POLICY: dict[str, Any] = {
 }
 
 
-def z(at: datetime) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-async def set_policy(client: httpx.AsyncClient, policy: dict[str, Any]) -> None:
-    response = await client.put("/v1/policy", json=policy)
-    assert response.status_code == 200, response.text
-
-
-async def put_customer(
+async def put_owned_customer(
     client: httpx.AsyncClient, customer_id: str, *, rep: str | None = REP, **fields: Any
 ) -> None:
-    body = {"owner": {"rep_id": rep, "team": TEAM}, **fields}
-    response = await client.put(f"/v1/customers/{customer_id}", json=body)
-    assert response.status_code in (200, 201), response.text
-
-
-async def touch(
-    client: httpx.AsyncClient, customer_id: str, at: datetime, channel: str = "email", **fields: Any
-) -> dict[str, Any]:
-    body = {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-    response = await client.post("/v1/touches", json=body)
-    assert response.status_code == 201, response.text
-    stored: dict[str, Any] = response.json()
-    return stored
-
-
-async def listing(client: httpx.AsyncClient, path: str, **params: Any) -> list[dict[str, Any]]:
-    """Every item of a list, page after page."""
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    for _ in range(100):
-        response = await client.get(
-            path, params={**params, **({"cursor": cursor} if cursor else {})}
-        )
-        assert response.status_code == 200, response.text
-        body = response.json()
-        assert set(body) == {"items", "next_cursor"}
-        items += body["items"]
-        cursor = body["next_cursor"]
-        if cursor is None:
-            return items
-    raise AssertionError("the pages never ended")
+    """A profile owned by ``rep`` (the rep of these tests unless said otherwise) of TEAM."""
+    await put_customer(client, customer_id, **{"owner": {"rep_id": rep, "team": TEAM}, **fields})
 
 
 async def statuses(client: httpx.AsyncClient, **params: Any) -> list[dict[str, Any]]:
@@ -109,13 +69,6 @@ async def statuses(client: httpx.AsyncClient, **params: Any) -> list[dict[str, A
 
 async def listed_ids(client: httpx.AsyncClient, **params: Any) -> list[str]:
     return [item["customer_id"] for item in await statuses(client, **params)]
-
-
-async def status_of(client: httpx.AsyncClient, customer_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/customers/{customer_id}/status")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def verdict(item: dict[str, Any]) -> tuple[str, str, str | None, str]:
@@ -132,7 +85,7 @@ async def assert_agreement(client: httpx.AsyncClient, now: datetime) -> set[str]
     }
     seen: set[str] = set()
     for customer_id, item in listed.items():
-        state = await status_of(client, customer_id)
+        state = await status(client, customer_id)
         follow_up = state["next_follow_up"]
         expected = (state["status"], follow_up["due_at"], follow_up["overdue_at"], state["rule"])
         assert verdict(item) == expected, (z(now), customer_id, "statuses")
@@ -148,30 +101,17 @@ async def assert_agreement(client: httpx.AsyncClient, now: datetime) -> set[str]
     return seen
 
 
-def a_touch(
-    customer_id: str, at: datetime, channel: str = "email", **fields: Any
-) -> dict[str, Any]:
-    return {
-        "customer_id": customer_id,
-        "channel": channel,
-        "occurred_at": z(at),
-        "source": "crm",
-        "external_id": uuid.uuid4().hex,
-        **fields,
-    }
-
-
 def emails(customer_id: str, days_ago: list[int], opened: bool) -> list[dict[str, Any]]:
     """Automated emails, each opened an hour later if ``opened``."""
     touches: list[dict[str, Any]] = []
     for days in days_ago:
-        sent = a_touch(customer_id, NOW - days * DAY, automated=True)
+        sent = touch_body(NOW - days * DAY, customer_id=customer_id, automated=True)
         touches.append(sent)
         if opened:
             touches.append(
-                a_touch(
-                    customer_id, NOW - days * DAY + HOUR, kind="engagement", outcome="opened",
-                    ref_external_id=sent["external_id"],
+                touch_body(
+                    NOW - days * DAY + HOUR, customer_id=customer_id, kind="engagement",
+                    outcome="opened", ref_external_id=sent["external_id"],
                 )
             )  # fmt: skip
     return touches
@@ -179,37 +119,41 @@ def emails(customer_id: str, days_ago: list[int], opened: bool) -> list[dict[str
 
 async def a_varied_book(client: httpx.AsyncClient, clock: FixedClock) -> None:
     """Customers in every state the policy knows, with changes to come as time passes."""
-    await set_policy(client, POLICY)
+    await put_policy(client, POLICY)
     clock.set(NOW - DAY)
-    await put_customer(client, "never")  # due since NOW-1d
+    await put_owned_customer(client, "never")  # due since NOW-1d
     clock.set(NOW)
-    await put_customer(client, "on-track", stage="customer")
-    await put_customer(client, "due", segment="strategic")
-    await put_customer(client, "capped", preferences={"max_contacts_per_30d": 1})
-    await put_customer(client, "paused", preferences={"paused_until": z(NOW + 3 * DAY)})
-    await put_customer(client, "opted-out", preferences={"opted_out_channels": ["all"]})
-    await put_customer(client, "young-lead", stage="lead")
-    await put_customer(client, "other-rep", rep="rep-2")
+    await put_owned_customer(client, "on-track", stage="customer")
+    await put_owned_customer(client, "due", segment="strategic")
+    await put_owned_customer(client, "capped", preferences={"max_contacts_per_30d": 1})
+    await put_owned_customer(client, "paused", preferences={"paused_until": z(NOW + 3 * DAY)})
+    await put_owned_customer(client, "opted-out", preferences={"opted_out_channels": ["all"]})
+    await put_owned_customer(client, "young-lead", stage="lead")
+    await put_owned_customer(client, "other-rep", rep="rep-2")
     for customer_id in ("overdue", "over-cap", "unsubscribed", "falling"):
-        await put_customer(client, customer_id)
+        await put_owned_customer(client, customer_id)
     # [1.1] a complaint pauses its channel; email is all this customer has left
     email_only = [c for c in WELL_KNOWN_CHANNELS if c != "email"]
-    await put_customer(client, "complained", preferences={"opted_out_channels": email_only})
+    await put_owned_customer(client, "complained", preferences={"opted_out_channels": email_only})
     touches = [
-        a_touch("on-track", NOW - DAY),  # due NOW+6d, overdue NOW+13d
-        a_touch("due", NOW - 10 * DAY),  # due NOW-3d, overdue NOW+4d
-        a_touch("overdue", NOW - 20 * DAY),
-        a_touch("capped", NOW - 10 * DAY),  # held until the cap frees at NOW+20d
-        *(a_touch("over-cap", NOW - days * DAY) for days in (3, 2, 1)),  # over until NOW+4d
-        a_touch("paused", NOW - 10 * DAY),
-        a_touch("complained", NOW - 10 * DAY),
-        a_touch("complained", NOW - DAY, kind="engagement", outcome="complained"),
-        a_touch("unsubscribed", NOW - 10 * DAY),
-        a_touch("unsubscribed", NOW - DAY, kind="engagement", outcome="unsubscribed"),
-        a_touch("young-lead", NOW - HOUR, "phone"),  # young until NOW+10d
+        touch_body(NOW - DAY, customer_id="on-track"),  # due NOW+6d, overdue NOW+13d
+        touch_body(NOW - 10 * DAY, customer_id="due"),  # due NOW-3d, overdue NOW+4d
+        touch_body(NOW - 20 * DAY, customer_id="overdue"),
+        touch_body(NOW - 10 * DAY, customer_id="capped"),  # held until the cap frees at NOW+20d
+        *(
+            touch_body(NOW - days * DAY, customer_id="over-cap") for days in (3, 2, 1)
+        ),  # over until NOW+4d
+        touch_body(NOW - 10 * DAY, customer_id="paused"),
+        touch_body(NOW - 10 * DAY, customer_id="complained"),
+        touch_body(NOW - DAY, customer_id="complained", kind="engagement", outcome="complained"),
+        touch_body(NOW - 10 * DAY, customer_id="unsubscribed"),
+        touch_body(
+            NOW - DAY, customer_id="unsubscribed", kind="engagement", outcome="unsubscribed"
+        ),
+        touch_body(NOW - HOUR, "phone", customer_id="young-lead"),  # young until NOW+10d
         *emails("falling", [80, 70, 60], opened=True),
         *emails("falling", [20, 15, 10], opened=False),
-        a_touch("other-rep", NOW - 10 * DAY),
+        touch_body(NOW - 10 * DAY, customer_id="other-rep"),
     ]
     response = await client.post("/v1/touches/batch", json={"touches": touches})
     assert response.status_code == 200, response.text
@@ -233,9 +177,9 @@ class TestStatusesList:
         assert len(listed) == 13
 
     async def test_items_carry_the_documented_fields(self, admin: httpx.AsyncClient) -> None:
-        await set_policy(admin, POLICY)
-        await put_customer(admin, "c-1", segment="strategic", stage="customer")
-        await touch(admin, "c-1", NOW - DAY)
+        await put_policy(admin, POLICY)
+        await put_owned_customer(admin, "c-1", segment="strategic", stage="customer")
+        await touch(admin, NOW - DAY)
         [item] = await statuses(admin)
         assert set(item) >= ITEM_FIELDS
         assert item == {
@@ -250,7 +194,7 @@ class TestStatusesList:
         }
 
     async def test_a_customer_made_by_a_touch_is_listed(self, admin: httpx.AsyncClient) -> None:
-        await touch(admin, "bare", NOW - DAY)
+        await touch(admin, NOW - DAY, customer_id="bare")
         [item] = await statuses(admin)
         assert item["customer_id"] == "bare"
         assert item["owner"] == {"rep_id": None, "team": None}
@@ -289,7 +233,7 @@ class TestStatusesList:
         assert len(await listed_ids(admin, owner_rep=REP)) == 12
 
     async def test_the_team_filter(self, admin: httpx.AsyncClient) -> None:
-        await put_customer(admin, "north-1")
+        await put_owned_customer(admin, "north-1")
         await admin.put("/v1/customers/south-1", json={"owner": {"team": "south"}})
         await admin.put("/v1/customers/nobody", json={})
         assert await listed_ids(admin, team=TEAM) == ["north-1"]
@@ -357,7 +301,7 @@ class TestStatusesList:
     async def test_another_tenants_customers_are_not_listed(
         self, admin: httpx.AsyncClient, other_tenant: Tenant
     ) -> None:
-        await put_customer(admin, "c-1")
+        await put_owned_customer(admin, "c-1")
         theirs = await other_tenant.client("admin")
         assert await listed_ids(theirs) == []
 
@@ -398,9 +342,9 @@ class TestAgreement:
     async def test_the_rule_changes_when_the_stage_ages_past_a_threshold(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        await set_policy(admin, POLICY)
-        await put_customer(admin, "lead", stage="lead")
-        await touch(admin, "lead", NOW - HOUR, "phone")
+        await put_policy(admin, POLICY)
+        await put_owned_customer(admin, "lead", stage="lead")
+        await touch(admin, NOW - HOUR, "phone", customer_id="lead")
         clock.set(NOW + 10 * DAY - MINUTE)
         [item] = await statuses(admin)
         assert (item["rule"], item["status"]) == ("young_leads", "overdue")
@@ -414,13 +358,13 @@ class TestAgreement:
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         await a_varied_book(admin, clock)
-        await touch(admin, "on-track", NOW - 3 * DAY)  # 2 of 2 in 7 days: capped
-        await touch(admin, "due", NOW - 2 * DAY)  # due no more
-        await touch(admin, "young-lead", NOW - 5 * DAY, direction="inbound")
-        await touch(admin, "capped", NOW - 40 * DAY)  # outside the 30-day cap
-        await touch(admin, "over-cap", NOW - 4 * DAY)  # longer over the cap
+        await touch(admin, NOW - 3 * DAY, customer_id="on-track")  # 2 of 2 in 7 days: capped
+        await touch(admin, NOW - 2 * DAY, customer_id="due")  # due no more
+        await touch(admin, NOW - 5 * DAY, customer_id="young-lead", direction="inbound")
+        await touch(admin, NOW - 40 * DAY, customer_id="capped")  # outside the 30-day cap
+        await touch(admin, NOW - 4 * DAY, customer_id="over-cap")  # longer over the cap
         seen = await assert_agreement(admin, NOW)
-        assert (await status_of(admin, "due"))["status"] == "on_track"
+        assert (await status(admin, "due"))["status"] == "on_track"
         assert seen
         for offset in (2 * DAY, 4 * DAY, 5 * DAY):
             clock.set(NOW + offset)
@@ -430,14 +374,16 @@ class TestAgreement:
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         await a_varied_book(admin, clock)
-        await touch(admin, "overdue", NOW + 2 * MINUTE)
-        await touch(admin, "falling", NOW + 3 * MINUTE, kind="engagement", outcome="complained")
+        await touch(admin, NOW + 2 * MINUTE, customer_id="overdue")
+        await touch(
+            admin, NOW + 3 * MINUTE, customer_id="falling", kind="engagement", outcome="complained"
+        )
         await assert_agreement(admin, NOW)
-        assert (await status_of(admin, "overdue"))["status"] == "overdue"
+        assert (await status(admin, "overdue"))["status"] == "overdue"
         clock.set(NOW + 3 * MINUTE)
         await assert_agreement(admin, NOW + 3 * MINUTE)
-        assert (await status_of(admin, "overdue"))["status"] == "on_track"
-        falling = await status_of(admin, "falling")
+        assert (await status(admin, "overdue"))["status"] == "on_track"
+        falling = await status(admin, "falling")
         assert falling["status"] == "over_contacted"  # [1.1] email paused, not suppressed
         assert "complaint_pause" in [r["code"] for r in falling["reasons"]]
 
@@ -461,17 +407,17 @@ class TestAgreement:
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         await a_varied_book(admin, clock)
-        await put_customer(admin, "paused")
-        await put_customer(admin, "opted-out", segment="strategic")
-        await put_customer(admin, "overdue", preferences={"paused_until": z(NOW + DAY)})
+        await put_owned_customer(admin, "paused")
+        await put_owned_customer(admin, "opted-out", segment="strategic")
+        await put_owned_customer(admin, "overdue", preferences={"paused_until": z(NOW + DAY)})
         await assert_agreement(admin, NOW)
-        assert (await status_of(admin, "overdue"))["status"] == "suppressed"
+        assert (await status(admin, "overdue"))["status"] == "suppressed"
 
     async def test_lists_agree_after_a_new_policy(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
         await a_varied_book(admin, clock)
-        await set_policy(
+        await put_policy(
             admin,
             {
                 "complaint_pause_days": 0,
@@ -495,9 +441,9 @@ class TestAgreement:
     ) -> None:
         await a_varied_book(admin, clock)
         slow = {"name": "slow", "match": {}, "follow_up_days": 60, "overdue_after_days": 90}
-        await set_policy(admin, {"rules": [slow]})
+        await put_policy(admin, {"rules": [slow]})
         await assert_agreement(admin, NOW)
-        await set_policy(admin, POLICY)
+        await put_policy(admin, POLICY)
         await assert_agreement(admin, NOW)
 
 
@@ -508,7 +454,7 @@ class TestRecompute:
         """The policy marks every customer; the background refresher stores the verdicts."""
         await a_varied_book(admin, clock)
         slow = {"name": "slow", "match": {}, "follow_up_days": 60, "overdue_after_days": 90}
-        await set_policy(admin, {"rules": [slow]})
+        await put_policy(admin, {"rules": [slow]})
         while await drain_marks(app.state.sessionmaker, clock, 500):
             pass
         tenant_id = tenant_of_key(await tenant.key("admin"))

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.clock import FixedClock
 from tests.conftest import NOW, Tenant
+from tests.integration.helpers import assert_full_problem, touch_body
 
 TOUCH_FIELDS = {
     "id", "customer_id", "channel", "occurred_at", "kind", "direction", "outcome", "category",
@@ -36,29 +37,8 @@ FULL_TOUCH: dict[str, Any] = {
 }
 
 
-def touch(**fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "customer_id": "c-1",
-        "channel": "email",
-        "occurred_at": "2026-11-20T02:00:00Z",
-        "source": "crm",
-        "external_id": f"evt-{uuid.uuid4().hex[:12]}",
-    }
-    body.update(fields)
-    return {key: value for key, value in body.items() if value is not ...}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    return body
-
-
 def error_locs(response: httpx.Response) -> list[list[str | int]]:
-    return [error["loc"] for error in assert_problem(response, 422)["errors"]]
+    return [error["loc"] for error in assert_full_problem(response, 422)["errors"]]
 
 
 async def history(client: httpx.AsyncClient, customer_id: str, **params: Any) -> list[Any]:
@@ -106,7 +86,9 @@ class TestRecordTouch:
 
     async def test_output_timestamps_are_utc_with_z(self, admin: httpx.AsyncClient) -> None:
         body = (
-            await admin.post("/v1/touches", json=touch(occurred_at="2026-11-19T21:15:30.25-05:00"))
+            await admin.post(
+                "/v1/touches", json=touch_body(occurred_at="2026-11-19T21:15:30.25-05:00")
+            )
         ).json()
         assert body["occurred_at"] == "2026-11-20T02:15:30.250000Z"
         assert body["received_at"].endswith("Z")
@@ -126,10 +108,10 @@ class TestRecordTouch:
     async def test_a_duplicate_returns_the_stored_touch_not_the_new_body(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        first = (await admin.post("/v1/touches", json=touch(external_id="e-1"))).json()
+        first = (await admin.post("/v1/touches", json=touch_body(external_id="e-1"))).json()
         clock.set(NOW + timedelta(hours=1))
         again = await admin.post(
-            "/v1/touches", json=touch(external_id="e-1", channel="sms", customer_id="c-2")
+            "/v1/touches", json=touch_body(external_id="e-1", channel="sms", customer_id="c-2")
         )
         assert again.status_code == 200, again.text
         assert again.json()["channel"] == "email"
@@ -140,15 +122,15 @@ class TestRecordTouch:
     async def test_the_same_external_id_from_another_source_is_a_new_touch(
         self, admin: httpx.AsyncClient
     ) -> None:
-        first = await admin.post("/v1/touches", json=touch(source="crm", external_id="e-1"))
-        second = await admin.post("/v1/touches", json=touch(source="web", external_id="e-1"))
+        first = await admin.post("/v1/touches", json=touch_body(source="crm", external_id="e-1"))
+        second = await admin.post("/v1/touches", json=touch_body(source="web", external_id="e-1"))
         assert first.status_code == second.status_code == 201
         assert first.json()["id"] != second.json()["id"]
 
     async def test_touches_without_external_id_are_never_duplicates(
         self, admin: httpx.AsyncClient
     ) -> None:
-        body = touch(external_id=...)
+        body = touch_body(external_id=...)
         first = await admin.post("/v1/touches", json=body)
         second = await admin.post("/v1/touches", json=body)
         assert first.status_code == second.status_code == 201
@@ -157,7 +139,7 @@ class TestRecordTouch:
     async def test_a_touch_for_an_unknown_customer_creates_a_bare_profile(
         self, admin: httpx.AsyncClient
     ) -> None:
-        response = await admin.post("/v1/touches", json=touch(customer_id="c-new"))
+        response = await admin.post("/v1/touches", json=touch_body(customer_id="c-new"))
         assert response.status_code == 201, response.text
         profile = await admin.get("/v1/customers/c-new")
         assert profile.status_code == 200, profile.text
@@ -172,74 +154,80 @@ class TestRecordTouch:
     ) -> None:
         profile = (await admin.put("/v1/customers/c-1", json={"name": "Acme"})).json()
         clock.set(NOW + timedelta(hours=1))
-        await admin.post("/v1/touches", json=touch(customer_id="c-1"))
+        await admin.post("/v1/touches", json=touch_body(customer_id="c-1"))
         assert (await admin.get("/v1/customers/c-1")).json() == profile
 
     async def test_the_ingest_role_may_record(self, tenant: Tenant) -> None:
         ingest = await tenant.client("ingest")
-        assert (await ingest.post("/v1/touches", json=touch())).status_code == 201
+        assert (await ingest.post("/v1/touches", json=touch_body())).status_code == 201
 
     async def test_any_channel_slug_is_accepted(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(channel="carrier-pigeon"))
+        response = await admin.post("/v1/touches", json=touch_body(channel="carrier-pigeon"))
         assert response.status_code == 201, response.text
         assert response.json()["channel"] == "carrier-pigeon"
 
     async def test_a_purchase_with_an_amount_is_stored(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(kind="purchase", amount=1234.5, channel="web")
+            "/v1/touches", json=touch_body(kind="purchase", amount=1234.5, channel="web")
         )
         assert response.status_code == 201, response.text
         assert response.json()["amount"] == 1234.5
         assert response.json()["kind"] == "purchase"
 
     async def test_an_amount_of_zero_is_accepted(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(kind="purchase", amount=0))
+        response = await admin.post("/v1/touches", json=touch_body(kind="purchase", amount=0))
         assert response.status_code == 201, response.text
         assert response.json()["amount"] == 0
 
     async def test_an_engagement_points_at_its_contact(self, admin: httpx.AsyncClient) -> None:
-        await admin.post("/v1/touches", json=touch(external_id="msg-1"))
+        await admin.post("/v1/touches", json=touch_body(external_id="msg-1"))
         response = await admin.post(
             "/v1/touches",
-            json=touch(kind="engagement", outcome="opened", ref_external_id="msg-1"),
+            json=touch_body(kind="engagement", outcome="opened", ref_external_id="msg-1"),
         )
         assert response.status_code == 201, response.text
         assert response.json()["ref_external_id"] == "msg-1"
         assert response.json()["kind"] == "engagement"
 
     async def test_an_inbound_touch_is_stored(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(direction="inbound", channel="phone"))
+        response = await admin.post(
+            "/v1/touches", json=touch_body(direction="inbound", channel="phone")
+        )
         assert response.status_code == 201, response.text
         assert response.json()["direction"] == "inbound"
 
     async def test_exactly_five_minutes_ahead_is_accepted(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(occurred_at="2026-11-20T03:05:00Z"))
+        response = await admin.post(
+            "/v1/touches", json=touch_body(occurred_at="2026-11-20T03:05:00Z")
+        )
         assert response.status_code == 201, response.text
 
     async def test_a_touch_in_the_distant_past_is_accepted(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(occurred_at="1999-01-01T00:00:00Z"))
+        response = await admin.post(
+            "/v1/touches", json=touch_body(occurred_at="1999-01-01T00:00:00Z")
+        )
         assert response.status_code == 201, response.text
 
 
 class TestTouchValidation:
     async def test_more_than_five_minutes_ahead_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(occurred_at="2026-11-20T03:05:00.001Z")
+            "/v1/touches", json=touch_body(occurred_at="2026-11-20T03:05:00.001Z")
         )
         assert ["body", "occurred_at"] in error_locs(response)
 
     async def test_the_future_limit_follows_the_clock(
         self, admin: httpx.AsyncClient, clock: FixedClock
     ) -> None:
-        body = touch(occurred_at="2026-11-20T05:00:00Z")
-        assert_problem(await admin.post("/v1/touches", json=body), 422)
+        body = touch_body(occurred_at="2026-11-20T05:00:00Z")
+        assert_full_problem(await admin.post("/v1/touches", json=body), 422)
         clock.set(NOW + timedelta(hours=2))
         assert (await admin.post("/v1/touches", json=body)).status_code == 201
 
     async def test_the_future_limit_honours_the_offset(self, admin: httpx.AsyncClient) -> None:
-        ahead = touch(occurred_at="2026-11-20T11:10:00+08:00")  # 03:10Z
+        ahead = touch_body(occurred_at="2026-11-20T11:10:00+08:00")  # 03:10Z
         assert ["body", "occurred_at"] in error_locs(await admin.post("/v1/touches", json=ahead))
-        fine = touch(occurred_at="2026-11-20T11:00:00+08:00")  # 03:00Z
+        fine = touch_body(occurred_at="2026-11-20T11:00:00+08:00")  # 03:00Z
         assert (await admin.post("/v1/touches", json=fine)).status_code == 201
 
     @pytest.mark.parametrize(
@@ -249,26 +237,26 @@ class TestTouchValidation:
     async def test_occurred_at_without_an_offset_is_422(
         self, admin: httpx.AsyncClient, occurred_at: Any
     ) -> None:
-        response = await admin.post("/v1/touches", json=touch(occurred_at=occurred_at))
+        response = await admin.post("/v1/touches", json=touch_body(occurred_at=occurred_at))
         assert any(loc[:2] == ["body", "occurred_at"] for loc in error_locs(response))
 
     async def test_occurred_at_is_required(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(occurred_at=...))
+        response = await admin.post("/v1/touches", json=touch_body(occurred_at=...))
         assert ["body", "occurred_at"] in error_locs(response)
 
     async def test_metadata_over_16_kib_is_422(self, admin: httpx.AsyncClient) -> None:
-        response = await admin.post("/v1/touches", json=touch(metadata={"x": "a" * 16 * 1024}))
+        response = await admin.post("/v1/touches", json=touch_body(metadata={"x": "a" * 16 * 1024}))
         assert ["body", "metadata"] in error_locs(response)
 
     async def test_metadata_just_under_16_kib_is_accepted(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(metadata={"x": "a" * (16 * 1024 - 20)})
+            "/v1/touches", json=touch_body(metadata={"x": "a" * (16 * 1024 - 20)})
         )
         assert response.status_code == 201, response.text
 
     @pytest.mark.parametrize("amount", [-0.01, -1, "-5"])
     async def test_a_negative_amount_is_422(self, admin: httpx.AsyncClient, amount: Any) -> None:
-        response = await admin.post("/v1/touches", json=touch(kind="purchase", amount=amount))
+        response = await admin.post("/v1/touches", json=touch_body(kind="purchase", amount=amount))
         assert ["body", "amount"] in error_locs(response)
 
     @pytest.mark.parametrize(
@@ -298,12 +286,12 @@ class TestTouchValidation:
     async def test_a_bad_field_is_422_naming_it(
         self, admin: httpx.AsyncClient, field: str, value: Any
     ) -> None:
-        response = await admin.post("/v1/touches", json=touch(**{field: value}))
+        response = await admin.post("/v1/touches", json=touch_body(**{field: value}))
         assert any(loc[:2] == ["body", field] for loc in error_locs(response))
 
     async def test_a_bad_actor_field_is_named(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(actor={"team": "North", "rep_id": "r 1", "x": 1})
+            "/v1/touches", json=touch_body(actor={"team": "North", "rep_id": "r 1", "x": 1})
         )
         locs = error_locs(response)
         for loc in (["body", "actor", "team"], ["body", "actor", "rep_id"], ["body", "actor", "x"]):
@@ -316,15 +304,15 @@ class TestTouchValidation:
 
     async def test_nothing_is_stored_for_a_rejected_touch(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post(
-            "/v1/touches", json=touch(customer_id="c-rej", occurred_at="2030-01-01T00:00:00Z")
+            "/v1/touches", json=touch_body(customer_id="c-rej", occurred_at="2030-01-01T00:00:00Z")
         )
-        assert_problem(response, 422)
-        assert_problem(await admin.get("/v1/customers/c-rej"), 404)
+        assert_full_problem(response, 422)
+        assert_full_problem(await admin.get("/v1/customers/c-rej"), 404)
 
 
 class TestGetTouch:
     async def test_an_unknown_id_is_404(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.get(f"/v1/touches/{uuid.uuid4()}"), 404)
+        assert_full_problem(await admin.get(f"/v1/touches/{uuid.uuid4()}"), 404)
 
     @pytest.mark.parametrize("touch_id", ["not-a-uuid", "1234", "%00", "x" * 300])
     async def test_a_garbage_id_is_a_problem_not_a_crash(
@@ -337,16 +325,16 @@ class TestGetTouch:
     async def test_another_tenants_touch_is_404(
         self, app: FastAPI, admin: httpx.AsyncClient
     ) -> None:
-        created = (await admin.post("/v1/touches", json=touch())).json()
+        created = (await admin.post("/v1/touches", json=touch_body())).json()
         other = Tenant(app, f"t-{uuid.uuid4().hex[:10]}")
         try:
             theirs = await other.client("admin")
-            assert_problem(await theirs.get(f"/v1/touches/{created['id']}"), 404)
+            assert_full_problem(await theirs.get(f"/v1/touches/{created['id']}"), 404)
         finally:
             await other.close()
 
     async def test_the_read_role_may_read(self, tenant: Tenant, admin: httpx.AsyncClient) -> None:
-        created = (await admin.post("/v1/touches", json=touch())).json()
+        created = (await admin.post("/v1/touches", json=touch_body())).json()
         reader = await tenant.client("read")
         assert (await reader.get(f"/v1/touches/{created['id']}")).status_code == 200
 
@@ -366,11 +354,11 @@ class TestCustomerTouches:
         for hour, (channel, kind) in enumerate(specs):
             at = f"2026-11-19T{18 + hour:02d}:00:00Z"
             response = await admin.post(
-                "/v1/touches", json=touch(channel=channel, kind=kind, occurred_at=at)
+                "/v1/touches", json=touch_body(channel=channel, kind=kind, occurred_at=at)
             )
             assert response.status_code == 201, response.text
             ids.append(response.json()["id"])
-        await admin.post("/v1/touches", json=touch(customer_id="c-2"))
+        await admin.post("/v1/touches", json=touch_body(customer_id="c-2"))
         return ids
 
     async def test_touches_are_listed_newest_first(self, admin: httpx.AsyncClient) -> None:
@@ -453,7 +441,7 @@ class TestCustomerTouches:
         self, admin: httpx.AsyncClient
     ) -> None:
         for _ in range(5):
-            await admin.post("/v1/touches", json=touch(occurred_at="2026-11-20T01:00:00Z"))
+            await admin.post("/v1/touches", json=touch_body(occurred_at="2026-11-20T01:00:00Z"))
         seen: list[str] = []
         cursor: str | None = None
         while True:
@@ -493,18 +481,18 @@ class TestCustomerTouches:
         ],
     )
     async def test_a_garbage_cursor_is_422(self, admin: httpx.AsyncClient, cursor: str) -> None:
-        await admin.post("/v1/touches", json=touch())
+        await admin.post("/v1/touches", json=touch_body())
         response = await admin.get("/v1/customers/c-1/touches", params={"cursor": cursor})
         assert ["query", "cursor"] in error_locs(response)
 
     @pytest.mark.parametrize("limit", [0, 501])
     async def test_a_limit_out_of_range_is_422(self, admin: httpx.AsyncClient, limit: int) -> None:
-        await admin.post("/v1/touches", json=touch())
+        await admin.post("/v1/touches", json=touch_body())
         response = await admin.get("/v1/customers/c-1/touches", params={"limit": limit})
         assert ["query", "limit"] in error_locs(response)
 
     async def test_an_unknown_customer_is_404(self, admin: httpx.AsyncClient) -> None:
-        assert_problem(await admin.get("/v1/customers/nobody/touches"), 404)
+        assert_full_problem(await admin.get("/v1/customers/nobody/touches"), 404)
 
     async def test_a_customer_without_touches_lists_nothing(self, admin: httpx.AsyncClient) -> None:
         await admin.put("/v1/customers/c-quiet", json={})
@@ -513,10 +501,10 @@ class TestCustomerTouches:
     async def test_another_tenants_customer_is_404(
         self, app: FastAPI, admin: httpx.AsyncClient
     ) -> None:
-        await admin.post("/v1/touches", json=touch())
+        await admin.post("/v1/touches", json=touch_body())
         other = Tenant(app, f"t-{uuid.uuid4().hex[:10]}")
         try:
             theirs = await other.client("admin")
-            assert_problem(await theirs.get("/v1/customers/c-1/touches"), 404)
+            assert_full_problem(await theirs.get("/v1/customers/c-1/touches"), 404)
         finally:
             await other.close()

@@ -7,6 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.helpers import assert_full_problem
+
 MIB = 1024 * 1024
 TOUCH: dict[str, Any] = {
     "customer_id": "c-1",
@@ -18,15 +20,6 @@ TOUCH: dict[str, Any] = {
 
 
 HEAD = json.dumps(TOUCH)[:-1]  # the touch as JSON text, open for one more field
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = response.json()
-    assert {"type", "title", "status", "detail", "errors"} <= set(body)
-    assert body["status"] == status
-    return body
 
 
 def raw(text: str) -> bytes:
@@ -58,7 +51,7 @@ class TestBodySizeLimit:
         self, admin: httpx.AsyncClient
     ) -> None:
         payload = {**TOUCH, "metadata": {"x": "a" * MIB}}
-        assert_problem(await admin.post("/v1/touches", json=payload), 413)
+        assert_full_problem(await admin.post("/v1/touches", json=payload), 413)
 
     async def test_a_streamed_body_over_1_mib_without_content_length_is_413(
         self, admin: httpx.AsyncClient
@@ -73,7 +66,7 @@ class TestBodySizeLimit:
             "/v1/touches/batch", content=chunks(), headers={"content-type": "application/json"}
         )
         assert "content-length" not in response.request.headers
-        assert_problem(response, 413)
+        assert_full_problem(response, 413)
 
     async def test_a_streamed_body_over_1_mib_with_an_idempotency_key_is_413(
         self, admin: httpx.AsyncClient
@@ -87,7 +80,7 @@ class TestBodySizeLimit:
             content=chunks(),
             headers={"content-type": "application/json", "Idempotency-Key": "big-1"},
         )
-        assert_problem(response, 413)
+        assert_full_problem(response, 413)
 
     async def test_a_large_body_without_a_key_is_413_or_401(
         self, anonymous: httpx.AsyncClient
@@ -106,7 +99,7 @@ class TestBodySizeLimit:
 
     async def test_a_put_over_1_mib_is_413(self, admin: httpx.AsyncClient) -> None:
         body = {"attributes": {"x": "a" * (MIB + 10)}}
-        assert_problem(await admin.put("/v1/customers/c-1", json=body), 413)
+        assert_full_problem(await admin.put("/v1/customers/c-1", json=body), 413)
 
 
 class TestUnstorableStrings:
@@ -116,7 +109,7 @@ class TestUnstorableStrings:
     ) -> None:
         content = raw(json.dumps({"name": text}))
         response = await post_raw(admin, "PUT", "/v1/customers/c-1", content)
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert ["body", "name"] in [error["loc"] for error in body["errors"]]
 
     @pytest.mark.parametrize("text", ["a\u0000b", "\ud800"])
@@ -125,7 +118,7 @@ class TestUnstorableStrings:
     ) -> None:
         for metadata in ({"k": text}, {text: 1}, {"k": [{"deep": text}]}):
             content = raw(json.dumps({**TOUCH, "metadata": metadata}))
-            body = assert_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
+            body = assert_full_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
             assert ["body", "metadata"] in [error["loc"] for error in body["errors"]]
 
     @pytest.mark.parametrize("text", ["a\u0000b", "\ud800"])
@@ -134,7 +127,7 @@ class TestUnstorableStrings:
     ) -> None:
         content = raw(json.dumps({"attributes": {"k": text}}))
         response = await post_raw(admin, "PUT", "/v1/customers/c-1", content)
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert ["body", "attributes"] in [error["loc"] for error in body["errors"]]
 
     async def test_a_nul_in_a_merge_patch_is_422(self, admin: httpx.AsyncClient) -> None:
@@ -144,11 +137,11 @@ class TestUnstorableStrings:
             response = await post_raw(
                 admin, "PATCH", "/v1/customers/c-1", content, "merge-patch+json"
             )
-            assert_problem(response, 422)
+            assert_full_problem(response, 422)
 
     async def test_a_nul_in_an_api_key_name_is_422(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post("/v1/api-keys", json={"role": "read", "name": "a\u0000"})
-        assert_problem(response, 422)
+        assert_full_problem(response, 422)
 
     async def test_a_nul_in_a_batch_item_rejects_only_that_item(
         self, admin: httpx.AsyncClient
@@ -173,28 +166,30 @@ class TestNumbers:
         self, admin: httpx.AsyncClient, literal: str
     ) -> None:
         content = f'{HEAD}, "metadata": {{"x": {literal}}}}}'
-        assert_problem(await post_raw(admin, "POST", "/v1/touches", content.encode()), 422)
+        assert_full_problem(await post_raw(admin, "POST", "/v1/touches", content.encode()), 422)
 
     @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e400"])
     async def test_non_finite_amounts_are_422(self, admin: httpx.AsyncClient, literal: str) -> None:
         content = f'{HEAD}, "amount": {literal}}}'
-        assert_problem(await post_raw(admin, "POST", "/v1/touches", content.encode()), 422)
+        assert_full_problem(await post_raw(admin, "POST", "/v1/touches", content.encode()), 422)
 
     @pytest.mark.parametrize("literal", ["NaN", "Infinity"])
     async def test_non_finite_numbers_in_preferences_are_422(
         self, admin: httpx.AsyncClient, literal: str
     ) -> None:
         content = f'{{"preferences":{{"max_contacts_per_30d":{literal}}}}}'
-        assert_problem(await post_raw(admin, "PUT", "/v1/customers/c-1", content.encode()), 422)
+        assert_full_problem(
+            await post_raw(admin, "PUT", "/v1/customers/c-1", content.encode()), 422
+        )
 
     @pytest.mark.parametrize("number", [2**64, -(2**63) - 1, 10**400])
     async def test_huge_integers_in_json_objects_are_422(
         self, admin: httpx.AsyncClient, number: int
     ) -> None:
         content = json.dumps({**TOUCH, "metadata": {"n": number}}).encode()
-        assert_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
+        assert_full_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
         content = json.dumps({"attributes": {"n": [number]}}).encode()
-        assert_problem(await post_raw(admin, "PUT", "/v1/customers/c-1", content), 422)
+        assert_full_problem(await post_raw(admin, "PUT", "/v1/customers/c-1", content), 422)
 
     async def test_64_bit_integers_in_json_objects_are_kept(self, admin: httpx.AsyncClient) -> None:
         metadata = {"max": 2**63 - 1, "min": -(2**63), "float": 1.5e300}
@@ -207,7 +202,7 @@ class TestNumbers:
         self, admin: httpx.AsyncClient, amount: Any
     ) -> None:
         response = await admin.post("/v1/touches", json={**TOUCH, "amount": amount})
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert ["body", "amount"] in [error["loc"] for error in body["errors"]]
 
     async def test_the_largest_storable_amount_is_kept(self, admin: httpx.AsyncClient) -> None:
@@ -218,8 +213,8 @@ class TestNumbers:
 
     async def test_huge_integers_in_typed_fields_are_422(self, admin: httpx.AsyncClient) -> None:
         body = {"preferences": {"max_contacts_per_30d": 10**40}}
-        assert_problem(await admin.put("/v1/customers/c-1", json=body), 422)
-        assert_problem(await admin.get("/v1/customers", params={"limit": 10**40}), 422)
+        assert_full_problem(await admin.put("/v1/customers/c-1", json=body), 422)
+        assert_full_problem(await admin.get("/v1/customers", params={"limit": 10**40}), 422)
 
 
 class TestInstants:
@@ -239,7 +234,7 @@ class TestInstants:
     )
     async def test_a_bad_occurred_at_is_422(self, admin: httpx.AsyncClient, instant: str) -> None:
         response = await admin.post("/v1/touches", json={**TOUCH, "occurred_at": instant})
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert ["body", "occurred_at"] in [error["loc"] for error in body["errors"]]
 
     @pytest.mark.parametrize(
@@ -248,7 +243,7 @@ class TestInstants:
     )
     async def test_a_bad_paused_until_is_422(self, admin: httpx.AsyncClient, instant: str) -> None:
         body = {"preferences": {"paused_until": instant}}
-        assert_problem(await admin.put("/v1/customers/c-1", json=body), 422)
+        assert_full_problem(await admin.put("/v1/customers/c-1", json=body), 422)
 
     @pytest.mark.parametrize(
         "instant", ["9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "nope", "12"]
@@ -257,7 +252,7 @@ class TestInstants:
         await admin.post("/v1/touches", json=TOUCH)
         for param in ("from", "to"):
             response = await admin.get("/v1/customers/c-1/touches", params={param: instant})
-            assert_problem(response, 422)
+            assert_full_problem(response, 422)
 
     async def test_extreme_but_valid_bounds_are_accepted(self, admin: httpx.AsyncClient) -> None:
         await admin.post("/v1/touches", json=TOUCH)
@@ -276,12 +271,12 @@ class TestInstants:
 class TestNesting:
     async def test_deep_metadata_is_422(self, admin: httpx.AsyncClient) -> None:
         content = json.dumps({**TOUCH, "metadata": nested(300)}).encode()
-        body = assert_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
+        body = assert_full_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
         assert ["body", "metadata"] in [error["loc"] for error in body["errors"]]
 
     async def test_deep_attributes_are_422(self, admin: httpx.AsyncClient) -> None:
         content = json.dumps({"attributes": nested(200)}).encode()
-        assert_problem(await post_raw(admin, "PUT", "/v1/customers/c-1", content), 422)
+        assert_full_problem(await post_raw(admin, "PUT", "/v1/customers/c-1", content), 422)
 
     async def test_moderate_nesting_is_kept(self, admin: httpx.AsyncClient) -> None:
         response = await admin.post("/v1/touches", json={**TOUCH, "metadata": nested(10)})
@@ -301,7 +296,7 @@ class TestNesting:
         await admin.put("/v1/customers/c-1", json={})
         content = json.dumps({"attributes": nested(400)}).encode()
         response = await post_raw(admin, "PATCH", "/v1/customers/c-1", content, "merge-patch+json")
-        assert_problem(response, 422)
+        assert_full_problem(response, 422)
 
 
 class TestMalformedBodies:
@@ -312,7 +307,7 @@ class TestMalformedBodies:
     async def test_a_touch_body_that_is_not_a_touch_is_422(
         self, admin: httpx.AsyncClient, content: bytes
     ) -> None:
-        assert_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
+        assert_full_problem(await post_raw(admin, "POST", "/v1/touches", content), 422)
 
     async def test_a_body_with_another_content_type_is_judged_as_json(
         self, admin: httpx.AsyncClient
@@ -346,7 +341,7 @@ class TestMalformedBodies:
         self, admin: httpx.AsyncClient, field: str, value: Any
     ) -> None:
         response = await admin.post("/v1/touches", json={**TOUCH, field: value})
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert any(error["loc"][:2] == ["body", field] for error in body["errors"])
 
     @pytest.mark.parametrize(
@@ -371,7 +366,7 @@ class TestMalformedBodies:
         self, admin: httpx.AsyncClient, field: str, value: Any
     ) -> None:
         response = await admin.put("/v1/customers/c-1", json={field: value})
-        body = assert_problem(response, 422)
+        body = assert_full_problem(response, 422)
         assert any(error["loc"][:2] == ["body", field] for error in body["errors"])
 
 
