@@ -1,5 +1,6 @@
 """The application factory."""
 
+import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -81,15 +82,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.sessionmaker = app.state.database.sessions
     app.state.read_sessionmaker = app.state.database.read_sessions
     app.state.idempotency_leases = Leases(app.state.sessionmaker, app.state.clock)
-    refresher = Refresher(app.state.sessionmaker, app.state.clock, settings.refresh_batch)
+    refresher = app.state.refresher = Refresher(
+        app.state.sessionmaker, app.state.clock, settings.refresh_batch
+    )
     if settings.refresher:
         refresher.start()
+    _settle_memory()
     try:
         yield
     finally:
         await refresher.stop()
         await app.state.idempotency_leases.stop()
         await engine.dispose()
+
+
+def _settle_memory() -> None:
+    """Everything made at start-up lives as long as the process: keep the garbage collector
+    from walking it again and again, and let it run less often (a 1,000-touch batch makes
+    many short-lived objects; collections cost it a quarter of its CPU)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 def _operation_id(route: APIRoute) -> str:

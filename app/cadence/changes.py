@@ -18,7 +18,7 @@ from app.cadence.fatigue import (
 from app.cadence.followup import gap_from
 from app.cadence.rules import next_rule_change
 from app.cadence.types import Activity, NextFollowUp, Policy, Profile, Rule, SignalKind
-from app.cadence.windows import Counter, Selector, Window, first_instant
+from app.cadence.windows import Counter, Window, first_instant
 
 
 def first_after(as_of: datetime, candidates: Iterable[datetime | None]) -> datetime | None:
@@ -69,18 +69,13 @@ def valid_until(
     ``windows``), ``contactable_now`` (a gap ending, a lock ending, the calendar turning),
     or the fatigue figures. None: nothing changes until something is written."""
     candidates: list[datetime | None] = [recheck, follow_up.due_at, follow_up.overdue_at]
-    candidates += [_first_leave(counter, Window(as_of, days)) for days in windows]
+    candidates += [counter.first_leave(Window(as_of, days)) for days in windows]
     if (gap_start := gap_from(rule, activity)) is not None and rule.min_gap_hours > 0:
         candidates.append(gap_start + timedelta(hours=rule.min_gap_hours))
     candidates += [lock.ends_at for lock in activity.locks]
     candidates += _signal_changes(activity, as_of)
     candidates.append(calendar.next_change(as_of))
     return first_after(as_of, candidates)
-
-
-def _first_leave(counter: Counter, window: Window) -> datetime | None:
-    leaving = counter.leave_times(window, Selector())
-    return leaving[0][0] if leaving else None
 
 
 def _signal_changes(activity: Activity, as_of: datetime) -> list[datetime]:

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.cadence.calendar import customer_calendar
+from app.cadence.calendar import Calendar, customer_calendar
 from app.cadence.caps import CapUse, cap_use, caps_of, target_state
 from app.cadence.changes import recheck_at, valid_until
 from app.cadence.conflicts import channel_denials, common_denials, owner_of
@@ -57,6 +57,8 @@ class _Parts:
 
     rule: Rule
     counter: Counter
+    calendar: Calendar
+    fatigue: Fatigue
     caps: list[CapUse]
     paused: dict[str, datetime]  # channels a complaint pauses, with their ends
     suppressed: list[Condition]
@@ -67,17 +69,16 @@ class _Parts:
 def _judge(policy: Policy, profile: Profile, activity: Activity, as_of: datetime) -> _Parts:
     rule = applicable_rule(policy, profile, as_of, activity.outbound_in_stage)
     counter = Counter(activity)
+    calendar = customer_calendar(policy, profile)
     caps = [cap_use(counted, counter, as_of) for counted in caps_of(rule, profile)]
     fatigue = fatigue_of(activity, counter, as_of)
     paused = complaint_pauses(policy, activity, as_of)
     held = [*_cap_frees(caps), *filter(None, [reopens_at(profile, paused)])]
     return _Parts(
-        rule=rule, counter=counter, caps=caps, paused=paused,
+        rule=rule, counter=counter, calendar=calendar, fatigue=fatigue, caps=caps, paused=paused,
         suppressed=suppressions(policy, profile, activity, as_of),
         over=_over_conditions(policy, activity, caps, fatigue, as_of),
-        follow_up=next_follow_up(
-            rule, profile, activity, customer_calendar(policy, profile), held, paused
-        ),
+        follow_up=next_follow_up(rule, profile, activity, calendar, held, paused),
     )  # fmt: skip
 
 
@@ -100,14 +101,14 @@ def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: dateti
         counts=_counts(counter, as_of),
         caps=tuple(c.state for c in parts.caps),
         targets=tuple(target_state(t, counter, as_of) for t in rule.targets),
-        fatigue=fatigue_of(activity, counter, as_of),
+        fatigue=parts.fatigue,
         next_follow_up=follow_up,
         suppressed_until=max((c.until for c in parts.suppressed if c.until), default=None),
         over_until=_over_until(parts.over, recheck),
         recheck_at=recheck,
         valid_until=valid_until(
-            recheck, rule, activity, counter, window_days_needed(policy, profile, as_of),
-            follow_up, customer_calendar(policy, profile), as_of,
+            recheck, rule, activity, counter, _windows_of(rule, profile), follow_up,
+            parts.calendar, as_of,
         ),
         missing_days=frozenset(counter.missing_days),
     )  # fmt: skip
@@ -157,6 +158,14 @@ def _over_until(over: list[Condition], recheck_at: datetime | None) -> datetime 
         return None
     ends = [c.until if c.until is not None else recheck_at for c in over]
     return max((e for e in ends if e is not None), default=None)
+
+
+def _windows_of(rule: Rule, profile: Profile) -> set[int]:
+    """The windows a status under this rule shows counts of."""
+    days = {*COUNT_WINDOWS.values()}
+    days |= {counted.cap.window_days for counted in caps_of(rule, profile)}
+    days |= {target.window_days for target in rule.targets}
+    return days
 
 
 def _cap_frees(caps: list[CapUse]) -> list[datetime]:
@@ -235,8 +244,7 @@ def is_contactable(
     policy: Policy, profile: Profile, activity: Activity, parts: _Parts, as_of: datetime
 ) -> bool:
     """Would the owner's conflict check at ``as_of`` be allowed on some channel?"""
-    calendar = customer_calendar(policy, profile)
-    if common_denials(profile, activity, parts.rule, calendar, owner_of(profile), as_of):
+    if common_denials(profile, activity, parts.rule, parts.calendar, owner_of(profile), as_of):
         return False
     states = [c.state for c in parts.caps]
     return any(

@@ -1,6 +1,6 @@
 """Counting contacts in rolling windows ``(as_of - N days, as_of]`` from an Activity summary."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -107,38 +107,45 @@ class Window:
 
 
 class Counter:
-    """Counts over one customer's activity; notes the days it would need exact events for."""
+    """Counts over one customer's activity; notes the days it would need exact events for.
+    What lies inside a window is worked out once per window, however often it is counted."""
 
     def __init__(self, activity: Activity) -> None:
         self.activity = activity
         self.missing_days: set[date] = set()
         self._spans = [(*span_of(bucket), bucket) for bucket in activity.days]
+        self._inside: dict[tuple[datetime, int], tuple[list[DayCount], list[ContactEvent]]] = {}
 
     def count(self, window: Window, selector: Selector) -> int:
-        return sum(self._bucket_counts(window, selector)) + sum(
-            1 for e in self.activity.events if window.holds(e.at) and selector.takes_event(e)
+        buckets, events = self._in(window)
+        return sum(selector.count_in_day(day) for day in buckets) + sum(
+            1 for e in events if selector.takes_event(e)
         )
 
     def by_channel(self, window: Window, selector: Selector) -> dict[str, int]:
+        buckets, events = self._in(window)
         counts: dict[str, int] = {}
-        for day in self._days_in(window):
+        for day in buckets:
             counts[day.channel] = counts.get(day.channel, 0) + selector.count_in_day(day)
-        for event in self.activity.events:
-            if window.holds(event.at) and selector.takes_event(event):
+        for event in events:
+            if selector.takes_event(event):
                 counts[event.channel] = counts.get(event.channel, 0) + 1
         return {channel: n for channel, n in sorted(counts.items()) if n}
 
-    def _bucket_counts(self, window: Window, selector: Selector) -> Iterator[int]:
-        for day in self._days_in(window):
-            yield selector.count_in_day(day)
-
-    def _days_in(self, window: Window) -> Iterator[DayCount]:
-        """Buckets wholly inside the window; those only partly inside are noted missing."""
-        for after, until, bucket in self._spans:
-            if window.covers(after, until):
-                yield bucket
-            elif window.overlaps(after, until):
-                self.missing_days.update(days_of(after, until))
+    def _in(self, window: Window) -> tuple[list[DayCount], list[ContactEvent]]:
+        """The buckets wholly inside the window (those only partly inside are noted missing)
+        and the events inside it."""
+        key = (window.end, window.days)
+        if (inside := self._inside.get(key)) is None:
+            buckets = []
+            for after, until, bucket in self._spans:
+                if window.covers(after, until):
+                    buckets.append(bucket)
+                elif window.overlaps(after, until):
+                    self.missing_days.update(days_of(after, until))
+            events = [e for e in self.activity.events if window.holds(e.at)]
+            inside = self._inside[key] = (buckets, events)
+        return inside
 
     def leave_times(
         self, window: Window, selector: Selector
@@ -146,16 +153,22 @@ class Counter:
         """When each counted contact leaves the window, soonest first; a bucket gives the
         first instant its contacts may leave, with the bucket (they leave at unknown times
         over as long as it lasts)."""
+        buckets, events = self._in(window)
         shift = timedelta(days=window.days)
         times: list[tuple[datetime, DayCount | None]] = [
-            (e.at + shift, None)
-            for e in self.activity.events
-            if window.holds(e.at) and selector.takes_event(e)
+            (e.at + shift, None) for e in events if selector.takes_event(e)
         ]
-        for bucket in self._days_in(window):
+        for bucket in buckets:
             first = first_instant(bucket) + shift
             times.extend([(first, bucket)] * selector.count_in_day(bucket))
         return sorted(times, key=lambda item: item[0])
+
+    def first_leave(self, window: Window) -> datetime | None:
+        """When the first contact of any kind leaves the window (a bucket's: its first)."""
+        buckets, events = self._in(window)
+        shift = timedelta(days=window.days)
+        firsts = [e.at for e in events] + [first_instant(b) for b in buckets]
+        return min(firsts) + shift if firsts else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,7 @@ class Refresher:
         self.sessions, self.clock, self.limit = sessions, clock, limit
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._round = asyncio.Lock()  # held while a round runs
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="touchbase-refresher")
@@ -97,10 +98,16 @@ class Refresher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), pause)
 
+    async def round_ended(self) -> None:
+        """Wait for the round under way, if any, to end (its marks settled or left)."""
+        async with self._round:
+            pass
+
     async def _one_round(self) -> float:
         """A round; how long to rest before the next (none while there is more to do)."""
         try:
-            done = await run_round(self.sessions, self.clock, self.limit)
+            async with self._round:
+                done = await run_round(self.sessions, self.clock, self.limit)
         except Exception as exc:
             if is_database_unavailable(exc):
                 return UNAVAILABLE_SECONDS

@@ -9,6 +9,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.clock import Clock
+from app.frequency.refresher import drain_marks
 
 # Instants
 
@@ -158,3 +163,16 @@ async def listing(client: httpx.AsyncClient, path: str, **params: Any) -> list[d
         if cursor is None:
             return items
     raise AssertionError("the pages never ended")
+
+
+async def drain_refresh_marks(app: FastAPI, clock: Clock) -> None:
+    """Refresh every marked customer now, as the background refresher would: rounds until
+    no mark is left, waiting for a round the refresher itself has under way."""
+    for _ in range(100):
+        while await drain_marks(app.state.sessionmaker, clock, 500):
+            pass
+        await app.state.refresher.round_ended()
+        async with app.state.sessionmaker() as session:
+            if not await session.scalar(text("SELECT count(*) FROM refresh_marks")):
+                return
+    raise AssertionError("refresh marks are left however often they are drained")

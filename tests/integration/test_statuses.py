@@ -13,11 +13,11 @@ from app.cadence.types import WELL_KNOWN_CHANNELS
 from app.clock import FixedClock
 from app.frequency import service as frequency_service
 from app.frequency.models import CustomerSchedule
-from app.frequency.refresher import drain_marks
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import (
     assert_problem,
+    drain_refresh_marks,
     listing,
     put_customer,
     put_policy,
@@ -455,8 +455,7 @@ class TestRecompute:
         await a_varied_book(admin, clock)
         slow = {"name": "slow", "match": {}, "follow_up_days": 60, "overdue_after_days": 90}
         await put_policy(admin, {"rules": [slow]})
-        while await drain_marks(app.state.sessionmaker, clock, 500):
-            pass
+        await drain_refresh_marks(app, clock)
         tenant_id = tenant_of_key(await tenant.key("admin"))
         stmt = select(CustomerSchedule.policy_version, CustomerSchedule.rule).where(
             CustomerSchedule.tenant_id == tenant_id
