@@ -5,13 +5,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
-from starlette.types import Scope
 
 log = logging.getLogger("touchbase.errors")
 
@@ -135,52 +131,6 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return False
 
 
-async def _app_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, AppError)
-    return problem_response(exc.status_code, exc.detail, exc.errors, exc.headers, **exc.extra)
-
-
-# What FastAPI raises when a body is not UTF-8 or is nested too deeply for the JSON parser.
-BODY_UNPARSABLE = "There was an error parsing the body"
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    if exc.status_code == 400 and exc.detail == BODY_UNPARSABLE:
-        return await _unparsable_body(request)
-    headers = dict(exc.headers) if exc.headers else None
-    if exc.status_code == 405:
-        # The router names only the first route of the path; RFC 9110 wants every method.
-        headers = {**(headers or {}), "Allow": ", ".join(_methods_of_path(request.scope))}
-    return problem_response(exc.status_code, str(exc.detail), headers=headers)
-
-
-HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
-def _methods_of_path(scope: Scope) -> list[str]:
-    """The methods some route serves at this request's path, asked of the router itself."""
-    probe = {key: scope[key] for key in ("type", "path", "root_path", "headers") if key in scope}
-    routes = scope["app"].router.routes
-    return [
-        method
-        for method in HTTP_METHODS
-        if any(route.matches({**probe, "method": method})[0] is Match.FULL for route in routes)
-    ]
-
-
-async def _unparsable_body(request: Request) -> Response:
-    """401/403 first, as for every other body; then 422 like any other body that is not JSON."""
-    from app import auth  # imported here: auth raises this module's errors
-
-    try:
-        await auth.check_before_body(request)
-    except AppError as denied:
-        return problem_response(denied.status_code, denied.detail, headers=denied.headers)
-    item = ErrorItem(loc=["body"], msg="must be JSON in UTF-8, nested at most a few hundred deep")
-    return problem_response(422, "The request is not valid; see errors.", [item])
-
-
 # serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts)
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
 
@@ -210,11 +160,6 @@ def unexpected_error_response(exc: Exception, retry_after: int) -> Response:
         return problem_response(503, detail, headers={"Retry-After": str(retry_after)})
     log.exception("unhandled error")
     return problem_response(500, "Internal server error.")
-
-
-def install_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
 
 
 # Problem documents the API document describes, by schema name (see app.main._openapi).

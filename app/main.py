@@ -5,13 +5,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from app import auth, embedded, errors
+from app import auth, embedded, errors, handlers
 from app import logging as app_logging
 from app.api import MATCH_ORDER, ROUTERS
 from app.browser import GZIP_LEVEL, CorsHeaders, GZip, Preflight
@@ -19,7 +17,6 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database, make_engine
 from app.frequency.refresher import Refresher
-from app.idempotency import gate as idempotency
 from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.middleware import RequestContextMiddleware
@@ -46,9 +43,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.head_revision = head_revision()
     for router in MATCH_ORDER:
         app.include_router(router)
-    errors.install_handlers(app)
-    app.add_exception_handler(idempotency.Replayed, idempotency.replayed_response)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+    handlers.install(app)
     _add_middleware(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -107,20 +102,6 @@ def _settle_memory() -> None:
 
 def _operation_id(route: APIRoute) -> str:
     return f"{route.tags[0]}-{route.name}" if route.tags else route.name
-
-
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    """A body that is not even JSON still gets 401/403 first, as for every other body."""
-    assert isinstance(exc, RequestValidationError)
-    if any(error.get("type") == "json_invalid" for error in exc.errors()):
-        try:
-            await auth.check_before_body(request)
-        except errors.AppError as denied:
-            return errors.problem_response(
-                denied.status_code, denied.detail, headers=denied.headers
-            )
-    items = errors.validation_items(exc.errors())
-    return errors.problem_response(422, "The request is not valid; see errors.", items)
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
