@@ -27,7 +27,10 @@ def install(app: FastAPI) -> None:
 
 async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return problem_response(exc.status_code, exc.detail, exc.errors, exc.headers, **exc.extra)
+    refused = await _refused_first(request) if exc.status_code == 422 else None
+    return refused or problem_response(
+        exc.status_code, exc.detail, exc.errors, exc.headers, **exc.extra
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

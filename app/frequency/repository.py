@@ -11,16 +11,14 @@ from sqlalchemy import (
     RowMapping,
     Table,
     and_,
-    case,
-    literal,
     or_,
     select,
     text,
-    tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
+from app.frequency.list_queries import ListScope
 from app.frequency.models import CustomerDayCount, CustomerSchedule
 from app.refresh.models import RefreshMark
 from app.touches.models import MANUAL_OUTBOUND_CONDITION, RESPONSE_CONDITION, SIGNAL_CONDITION
@@ -348,18 +346,6 @@ async def expired_documents(
     return [(r.tenant_id, r.customer_id, r.computed_seq) for r in rows]
 
 
-def status_expression(now: datetime) -> ColumnElement[str]:
-    """A stored schedule's status at ``now``: what the engine would say, compared in SQL."""
-    s = schedules.c
-    return case(
-        (s.suppressed_until > now, literal("suppressed")),
-        (s.over_until > now, literal("over_contacted")),
-        (s.overdue_at <= now, literal("overdue")),
-        (or_(s.never_contacted, s.due_at <= now), literal("due")),
-        else_=literal("on_track"),
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class Scope:
     """Which customers a list covers: by their stored schedules, or by their profiles (a
@@ -369,6 +355,14 @@ class Scope:
     team: str | None = None
     segment: str | None = None
     stage: str | None = None
+
+    @classmethod
+    def of(cls, scope: "ListScope") -> "Scope":
+        values = dict(zip(scope.columns, scope.values, strict=True))
+        return cls(
+            owner_rep=values.get("owner_rep"), team=values.get("owner_team"),
+            segment=values.get("segment"), stage=values.get("stage"),
+        )  # fmt: skip
 
     def conditions(self, table: Table = schedules) -> list[ColumnElement[bool]]:
         c = table.c
@@ -414,94 +408,3 @@ async def expired_in_scope(
         .limit(limit)
     )
     return {row.customer_id: row.computed_seq for row in await session.execute(stmt)}
-
-
-async def follow_up_page(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    scope: Scope,
-    *,
-    now: datetime,
-    cutoff: datetime,
-    status: str | None,
-    after: tuple[bool, float, datetime, str] | None,
-    limit: int,
-) -> list[RowMapping]:
-    """Customers due by ``cutoff``, not suppressed: overdue first, heavy segments, then due time.
-
-    Overdue and not-yet-overdue customers are read by two walks of the queue index (owner,
-    weight, due time), each stopping at ``limit``: no sort of the whole queue."""
-    rows: list[RowMapping] = []
-    for late in (True, False):
-        if after is not None and after[0] and not late:
-            after = None  # the overdue part is done: the other starts from its beginning
-        if after is not None and after[0] != late:
-            continue  # the cursor is past this part
-        if status is not None and (status == "overdue") != late:
-            continue
-        key = (after[1], after[2], after[3]) if after is not None else None
-        rows += await _queue_part(
-            session, tenant_id, scope, now=now, cutoff=cutoff, late=late, status=status,
-            after=key, limit=limit - len(rows),
-        )  # fmt: skip
-        if len(rows) >= limit:
-            break
-    return rows
-
-
-async def _queue_part(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    scope: Scope,
-    *,
-    now: datetime,
-    cutoff: datetime,
-    late: bool,
-    status: str | None,
-    after: tuple[float, datetime, str] | None,
-    limit: int,
-) -> list[RowMapping]:
-    s = schedules.c
-    state = status_expression(now)
-    overdue = s.overdue_at <= now
-    stmt = (
-        select(*s, state.label("status"), literal(late).label("late"))
-        .where(s.tenant_id == tenant_id, *scope.conditions(), s.due_at <= cutoff)
-        .where(overdue if late else or_(s.overdue_at.is_(None), s.overdue_at > now))
-        .where(state != "suppressed")
-    )
-    if status is not None:
-        stmt = stmt.where(state == status)
-    if after is not None:
-        weight, due_at, customer_id = after
-        # weight descends in the index, the rest ascends: "after" spelled so the index seeks
-        stmt = stmt.where(
-            s.weight <= weight,
-            or_(
-                s.weight < weight,
-                tuple_(s.due_at, s.customer_id) > tuple_(literal(due_at), literal(customer_id)),
-            ),
-        )
-    stmt = stmt.order_by(s.weight.desc(), s.due_at, s.customer_id).limit(limit)
-    return list((await session.execute(stmt)).mappings())
-
-
-async def status_page(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    scope: Scope,
-    *,
-    now: datetime,
-    status: str | None,
-    after: str | None,
-    limit: int,
-) -> list[RowMapping]:
-    s = schedules.c
-    state = status_expression(now)
-    stmt = select(*s, state.label("status")).where(s.tenant_id == tenant_id, *scope.conditions())
-    if status is not None:
-        stmt = stmt.where(state == status)
-    if after is not None:
-        stmt = stmt.where(s.customer_id > after)
-    stmt = stmt.order_by(s.customer_id).limit(limit)
-    return list((await session.execute(stmt)).mappings())

@@ -1,3 +1,4 @@
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -5,11 +6,11 @@ import orjson
 from fastapi import APIRouter, Path, Query, Response
 
 from app.auth import Reader, ReaderInQuery
-from app.db import DatabaseDep, SessionDep
+from app.db import DatabaseDep
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.frequency import service
-from app.frequency.repository import Scope
+from app.frequency.list_queries import ListScope, QueueCursor
 from app.frequency.schemas import (
     NextFollowUpRead,
     ScheduleItem,
@@ -19,7 +20,7 @@ from app.frequency.schemas import (
     StatusRead,
 )
 from app.pagination import PageDep, encode_cursor
-from app.schemas import ID_PATTERN, ExternalId, Instant, JudgedInstant, Page, Slug
+from app.schemas import ID_PATTERN, ExternalId, Instant, JudgedInstant, Page, Slug, format_utc
 
 router = APIRouter(prefix="/v1", tags=["frequency"])
 
@@ -94,28 +95,30 @@ def _item(row: Any) -> ScheduleItem:
 
 
 @router.get(
-    "/follow-ups", summary="A rep's or team's work queue", responses=responses(401, 403, 422)
+    "/follow-ups",
+    summary="A rep's or team's work queue",
+    response_model=Page[ScheduleItem],
+    responses=responses(401, 403, 422),
 )
 async def list_follow_ups(
-    session: SessionDep,
-    principal: Reader,
+    checked: ReaderInQuery,
+    db: DatabaseDep,
     now: NowDep,
     page: PageDep,
     owner_rep: Annotated[ExternalId | None, Query()] = None,
     team: Annotated[Slug | None, Query()] = None,
     status: Annotated[Literal["due", "overdue"] | None, Query()] = None,
     due_before: Annotated[Instant | None, Query()] = None,
-) -> Page[ScheduleItem]:
+) -> Response:
     """Customers due (or due before `due_before`), suppressed ones left out: overdue first,
     then by segment weight, then by due time."""
     if owner_rep is None and team is None:
         raise Invalid.at(["query", "owner_rep"], "one of owner_rep or team is required")
     as_of, after = _queue_cursor(page.after(5), now)
-    rows = await service.follow_ups(
-        session, principal.tenant_id, Scope(owner_rep=owner_rep, team=team), now=now,
-        as_of=as_of, due_before=due_before, status=status, after=after, limit=page.limit + 1,
+    rows = await service.work_queue(
+        db, checked, ListScope.of(owner_rep=owner_rep, owner_team=team), now=now, as_of=as_of,
+        due_before=due_before, status=status, after=after, limit=page.limit + 1,
     )  # fmt: skip
-    items = [_item(row) for row in rows[: page.limit]]
     cursor = None
     if len(rows) > page.limit:
         last = rows[page.limit - 1]
@@ -127,12 +130,26 @@ async def list_follow_ups(
             last["customer_id"],
         ]
         cursor = encode_cursor(key)
-    return Page[ScheduleItem](items=items, next_cursor=cursor)
+    return _page_response(rows[: page.limit], cursor)
 
 
-def _queue_cursor(
-    key: list[Any] | None, now: datetime
-) -> tuple[datetime, tuple[bool, float, datetime, str] | None]:
+def _page_response(rows: Sequence[Mapping[str, Any]], cursor: str | None) -> Response:
+    items = [
+        {
+            "customer_id": row["customer_id"], "status": row["status"],
+            "due_at": format_utc(row["due_at"]),
+            "overdue_at": format_utc(row["overdue_at"]) if row["overdue_at"] else None,
+            "segment": row["segment"],
+            "owner": {"rep_id": row["owner_rep"], "team": row["owner_team"]},
+            "rule": row["rule"],
+        }
+        for row in rows
+    ]  # fmt: skip
+    body = orjson.dumps({"items": items, "next_cursor": cursor})
+    return Response(body, media_type="application/json")
+
+
+def _queue_cursor(key: list[Any] | None, now: datetime) -> tuple[datetime, QueueCursor | None]:
     """A queue pages at the instant its first page was read, so its order holds still (never
     later than now: a cursor is the client's to forge)."""
     if key is None:
@@ -142,17 +159,20 @@ def _queue_cursor(
         pinned, due = datetime.fromisoformat(as_of), datetime.fromisoformat(due_at)
         if pinned.tzinfo is None or due.tzinfo is None:
             raise ValueError("naive")
-        return min(pinned, now), (bool(late), float(weight), due, str(customer_id))
+        return min(pinned, now), QueueCursor(bool(late), float(weight), due, str(customer_id))
     except (TypeError, ValueError, OverflowError):
         raise Invalid.at(["query", "cursor"], "cursor is not one this service issued") from None
 
 
 @router.get(
-    "/statuses", summary="Customers by frequency status", responses=responses(401, 403, 422)
+    "/statuses",
+    summary="Customers by frequency status",
+    response_model=Page[ScheduleItem],
+    responses=responses(401, 403, 422),
 )
 async def list_statuses(
-    session: SessionDep,
-    principal: Reader,
+    checked: ReaderInQuery,
+    db: DatabaseDep,
     now: NowDep,
     page: PageDep,
     status: Annotated[StatusCode | None, Query()] = None,
@@ -160,17 +180,14 @@ async def list_statuses(
     stage: Annotated[Slug | None, Query()] = None,
     team: Annotated[Slug | None, Query()] = None,
     owner_rep: Annotated[ExternalId | None, Query()] = None,
-) -> Page[ScheduleItem]:
+) -> Response:
     """Every customer's status now, filtered, ordered by customer id."""
-    after = page.after(1)
-    scope = Scope(owner_rep=owner_rep, team=team, segment=segment, stage=stage)
+    after = page.after_text()
+    scope = ListScope.of(owner_rep=owner_rep, owner_team=team, segment=segment, stage=stage)
     rows = await service.statuses(
-        session, principal.tenant_id, scope, now=now,
-        status=status.value if status else None, after=str(after[0]) if after else None,
+        db, checked, scope, now=now, status=status.value if status else None, after=after,
         limit=page.limit + 1,
     )  # fmt: skip
-    items = [_item(row) for row in rows[: page.limit]]
     more = len(rows) > page.limit
-    return Page[ScheduleItem](
-        items=items, next_cursor=encode_cursor([items[-1].customer_id]) if more else None
-    )
+    cursor = encode_cursor([rows[page.limit - 1]["customer_id"]]) if more else None
+    return _page_response(rows[: page.limit], cursor)

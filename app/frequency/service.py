@@ -1,7 +1,7 @@
 """Frequency status: evaluate customers with the engine, and keep their schedules fresh."""
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -16,7 +16,7 @@ from app.customers import repository as customers_repo
 from app.db import Database
 from app.errors import NotFound
 from app.frequency import activity as activity_store
-from app.frequency import documents, repository
+from app.frequency import documents, list_queries, repository
 from app.policies import service as policies
 from app.refresh import repository as marks
 from app.schemas import LATEST_JUDGED
@@ -266,38 +266,66 @@ async def refresh_stale(
         done.update(todo)
 
 
-async def follow_ups(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    scope: repository.Scope,
+async def work_queue(
+    db: Database,
+    checked: KeyChecked,
+    scope: list_queries.ListScope,
     *,
     now: datetime,
     as_of: datetime,
     due_before: datetime | None,
     status: str | None,
-    after: tuple[bool, float, datetime, str] | None,
+    after: list_queries.QueueCursor | None,
     limit: int,
-) -> list[RowMapping]:
-    """The queue at ``as_of`` (a later page's pinned instant); schedules are refreshed at
-    ``now``, never at the cursor's instant, so a stored schedule is always current."""
-    await refresh_stale(session, tenant_id, scope, now)
+) -> list[Mapping[str, Any]]:
+    """The queue at ``as_of`` (a later page's pinned instant; verdicts are refreshed at
+    ``now``, never at the cursor's instant)."""
     cutoff = max(as_of, due_before) if due_before is not None else as_of
-    return await repository.follow_up_page(
-        session, tenant_id, scope, now=as_of, cutoff=cutoff, status=status, after=after, limit=limit
-    )
+
+    async def page(driver: Any) -> list[Mapping[str, Any]]:
+        return await list_queries.queue_page(
+            driver, checked.tenant_id, checked.credentials.key_hash, scope, as_of=as_of,
+            cutoff=cutoff, now=now, status=status, after=after, limit=limit,
+        )  # fmt: skip
+
+    return await _fresh_page(db, checked, scope, now, page)
 
 
 async def statuses(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    scope: repository.Scope,
+    db: Database,
+    checked: KeyChecked,
+    scope: list_queries.ListScope,
     *,
     now: datetime,
     status: str | None,
     after: str | None,
     limit: int,
-) -> list[RowMapping]:
-    await refresh_stale(session, tenant_id, scope, now)
-    return await repository.status_page(
-        session, tenant_id, scope, now=now, status=status, after=after, limit=limit
-    )
+) -> list[Mapping[str, Any]]:
+    async def page(driver: Any) -> list[Mapping[str, Any]]:
+        return await list_queries.status_page(
+            driver, checked.tenant_id, checked.credentials.key_hash, scope, now=now,
+            status=status, after=after, limit=limit,
+        )  # fmt: skip
+
+    return await _fresh_page(db, checked, scope, now, page)
+
+
+async def _fresh_page(
+    db: Database,
+    checked: KeyChecked,
+    scope: list_queries.ListScope,
+    now: datetime,
+    page: Callable[[Any], Awaitable[list[Mapping[str, Any]]]],
+) -> list[Mapping[str, Any]]:
+    """A list's page, read with its key in one statement that also tells whether a verdict
+    of its scope was marked by a write or made stale by time; those are refreshed first and
+    the page read again."""
+    for refreshed in (False, True):
+        async with db.driver() as driver:
+            rows = await page(driver)
+        checked.admit(rows[0] if rows else None)
+        if refreshed or not rows[0]["stale"]:
+            break
+        async with db.sessions() as session:
+            await refresh_stale(session, checked.tenant_id, repository.Scope.of(scope), now)
+    return [row for row in rows if row["customer_id"] is not None]
