@@ -21,19 +21,17 @@ async def load(
     profiles: Sequence[cadence.Profile],
     as_of: datetime,
     plan: cadence.BucketPlan,
-    *,
-    with_locks: bool = False,
 ) -> dict[str, cadence.Activity]:
     """Each customer's activity up to ``as_of``, summarised as the plan says; unsubscribes and
     complaints of the last year, or longer if a complaint pause is; the reservations open
-    at ``as_of``, and with ``with_locks`` the locks active then."""
+    at ``as_of`` and the locks active then."""
     signal_days = max(cadence.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
     rows = await repository.activities(
         session, tenant_id, {p.customer_id: p.stage_entered_at for p in profiles}, as_of,
         runs=plan.runs, segments=plan.segments, exact_days=sorted(plan.exact_days),
         signals_since=as_of - timedelta(days=signal_days),
         engaged_since=as_of - timedelta(days=max(cadence.FATIGUE_WINDOWS)),
-        ordinal_limit=cadence.ordinal_limit(policy), with_locks=with_locks,
+        ordinal_limit=cadence.ordinal_limit(policy),
     )  # fmt: skip
     return {row["customer_id"]: _activity(row, plan) for row in rows}
 

@@ -174,7 +174,7 @@ ACTIVITY = text(
         "l.holder_rep_id, l.holder_team, l.holder_partner_id, l.starts_at,"
         " LEAST(l.expires_at, l.released_at)",
         # active locks, as app.locks.repository.active_at says
-        "contact_locks l WHERE CAST(:with_locks AS boolean) AND l.tenant_id = :tenant_id"
+        "contact_locks l WHERE l.tenant_id = :tenant_id"
         " AND l.customer_id = u.customer_id AND l.starts_at <= :as_of"
         " AND coalesce(l.released_at, l.expires_at) > :as_of",
     )
@@ -196,14 +196,13 @@ async def activities(
     signals_since: datetime,
     engaged_since: datetime,
     ordinal_limit: int,
-    with_locks: bool,
 ) -> list[RowMapping]:
     """Per customer (by id, with the instant its stage began): its last contacts (personal
     ones too), its outbound personal contacts in the stage (up to ``ordinal_limit``), its
     first touch after ``as_of``, and as JSON arrays its day counts summed per run, its
     contacts tallied per segment, the contacts of the exact days, the emails since
     ``engaged_since`` engaged only after ``as_of``, its unsubscribes and complaints since
-    ``signals_since``, its open reservations and (with ``with_locks``) the locks active at
+    ``signals_since``, its open reservations and the locks active at
     ``as_of``."""
     params = {
         "tenant_id": tenant_id,
@@ -218,7 +217,6 @@ async def activities(
         "since": signals_since,
         "engaged_since": engaged_since,
         "ordinal_limit": ordinal_limit,
-        "with_locks": with_locks,
     }
     return list((await session.execute(ACTIVITY, params)).mappings())
 

@@ -62,8 +62,6 @@ async def judge_many(
     policy: cadence.Policy,
     profiles: Sequence[cadence.Profile],
     as_of: datetime,
-    *,
-    with_locks: bool = False,
 ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
     """Every profile's activity and status at ``as_of``, with a few queries for the whole set."""
     if not profiles:
@@ -73,9 +71,7 @@ async def judge_many(
     async def judge(
         group: Sequence[cadence.Profile], plan: cadence.BucketPlan
     ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
-        activities = await activity_store.load(
-            session, tenant_id, policy, group, as_of, plan, with_locks=with_locks
-        )
+        activities = await activity_store.load(session, tenant_id, policy, group, as_of, plan)
         judged = {}
         for profile in group:
             activity = activities[profile.customer_id]
@@ -127,7 +123,7 @@ async def judge_customer(
         raise NotFound(f"No customer {customer_id!r}.")
     policy = await policies.policy_version(session, tenant_id, row["policy_version"])
     profile = to_profile(row)
-    judged = await judge_many(session, tenant_id, policy, [profile], as_of, with_locks=True)
+    judged = await judge_many(session, tenant_id, policy, [profile], as_of)
     activity, status = judged[customer_id]
     return policy, profile, activity, status
 
