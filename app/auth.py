@@ -28,8 +28,12 @@ class RequireRole:
         self.roles = frozenset(roles)
 
     async def __call__(self, request: Request, session: SessionDep) -> Principal:
+        return await self.full(request, session)
+
+    async def full(self, request: Request, session: AsyncSession) -> Principal:
+        """The key checked, then its Idempotency-Key (after 401 and 403, like the body)."""
         principal = await self.check(request, session)
-        await idempotency.judge(request, principal, session)  # after 401 and 403, like the body
+        await idempotency.judge(request, principal, session)
         return principal
 
     async def check(self, request: Request, session: AsyncSession) -> Principal:
@@ -105,5 +109,6 @@ Admin = Annotated[Principal, Depends(RequireRole(Role.admin))]
 Writer = Annotated[Principal, Depends(RequireRole(Role.admin, Role.ingest))]
 Reader = Annotated[Principal, Depends(RequireRole(*ALL))]
 ReaderInQuery = Annotated[KeyChecked, Depends(RequireRoleInQuery(*ALL))]
+AnyRoleInQuery = Annotated[KeyChecked, Depends(RequireRoleInQuery(*ALL, Role.partner))]
 AnyRole = Annotated[Principal, Depends(RequireRole(*ALL, Role.partner))]
 AdminOrPartner = Annotated[Principal, Depends(RequireRole(Role.admin, Role.partner))]

@@ -28,7 +28,7 @@ from app.cadence.types import (
     Reason,
     Rule,
     SignalKind,
-    Status,
+    Standing,
     Surroundings,
 )
 
@@ -237,25 +237,30 @@ def _planned_by_other(
 
 
 def denials(
-    policy: Policy, profile: Profile, activity: Activity, status: Status, request: ContactRequest
+    policy: Policy,
+    profile: Profile,
+    activity: Activity,
+    standing: Standing,
+    request: ContactRequest,
 ) -> list[Reason]:
-    rule = next(r for r in policy.rules if r.name == status.rule)
+    rule = next(r for r in policy.rules if r.name == standing.rule)
     calendar = customer_calendar(policy, profile)
     common = common_denials(profile, activity, rule, calendar, request.actor, request.at)
     paused = complaint_pauses(policy, activity, request.at)
-    return [*channel_denials(policy, profile, status.caps, paused, request.channel), *common]
+    return [*channel_denials(policy, profile, standing.caps, paused, request.channel), *common]
 
 
 def check(
     policy: Policy,
     profile: Profile,
     activity: Activity,
-    status: Status,
+    standing: Standing,
     around: Surroundings,
     request: ContactRequest,
 ) -> Verdict:
-    """Judge a contact at ``request.at`` by the customer's ``status`` at that instant."""
-    deny = denials(policy, profile, activity, status, request)
+    """Judge a contact at ``request.at`` by the customer's standing at that instant (its
+    rule and caps; the rest comes from the profile, the activity and what others do)."""
+    deny = denials(policy, profile, activity, standing, request)
     warn = warnings(policy, profile, activity, around, request)
     decision = Decision.deny if deny else Decision.warn if warn else Decision.allow
     return Verdict(decision, (*deny, *warn))

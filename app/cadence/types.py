@@ -331,6 +331,14 @@ class NextFollowUp:
 
 
 @dataclass(frozen=True, slots=True)
+class Standing:
+    """What a conflict check reads of a status: the rule that applies and the caps' use."""
+
+    rule: str
+    caps: tuple[CapState, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     as_of: datetime
     policy_version: int
@@ -351,3 +359,7 @@ class Status:
     recheck_at: datetime | None
     valid_until: datetime | None  # the first instant anything here may change; None: never
     missing_days: frozenset[date] = frozenset()
+
+    @property
+    def standing(self) -> Standing:
+        return Standing(self.rule, self.caps)

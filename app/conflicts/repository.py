@@ -1,7 +1,7 @@
 """SQL for contact plans (filed plans and reservations) and for who contacted a customer."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -148,3 +148,45 @@ async def recent_contacts_by_actors(
         .group_by(*actors)
     )
     return list((await session.execute(stmt)).mappings())
+
+
+# A conflict check at the current instant in one statement: the key, the profile and the
+# active policy version, the customer's stored document and facts if they may be served
+# now, and what others plan or did around now (within the policy's recent_contact_hours).
+CHECK_CONTEXT = (
+    "WITH key AS (SELECT id, role, partner_id FROM api_keys WHERE tenant_id = $1"
+    " AND key_hash = $2 AND revoked_at IS NULL),"
+    " pol AS (SELECT coalesce(max(version), 0) AS version, make_interval(secs => 3600 *"
+    " coalesce((SELECT (v.document->>'recent_contact_hours')::float8 FROM policy_versions v"
+    " WHERE v.tenant_id = $1 ORDER BY v.version DESC LIMIT 1), 24)) AS recent"
+    " FROM policy_versions WHERE tenant_id = $1)"
+    " SELECT key.id, key.role, key.partner_id, pol.version AS policy_version, c.customer_id,"
+    " c.created_at, c.stage_entered_at, c.segment, c.stage, c.market, c.industry, c.owner_rep,"
+    " c.owner_team, c.timezone, c.country, c.preferences, d.document, d.facts,"
+    " (SELECT json_agg(json_build_array(p.actor_rep_id, p.actor_team, p.actor_partner_id,"
+    " p.channel, p.planned_at, p.expires_at)) FROM contact_plans p WHERE p.tenant_id = $1"
+    " AND p.customer_id = $3 AND p.status IN ('pending', 'approved') AND p.expires_at > $4"
+    " AND p.planned_at BETWEEN $4 - pol.recent AND $4 + pol.recent) AS plans,"
+    " (SELECT json_agg(json_build_array(t.actor_rep_id, t.actor_team, t.actor_partner_id, t.at))"
+    " FROM (SELECT actor_rep_id, actor_team, actor_partner_id, max(occurred_at) AS at"
+    " FROM touches WHERE tenant_id = $1 AND customer_id = $3 AND kind = 'contact'"
+    " AND occurred_at > $4 - pol.recent AND occurred_at <= $4"
+    " AND num_nonnulls(actor_rep_id, actor_team, actor_partner_id) > 0"
+    " GROUP BY actor_rep_id, actor_team, actor_partner_id) AS t) AS contacts"
+    " FROM key CROSS JOIN pol LEFT JOIN customers c ON c.tenant_id = $1 AND c.customer_id = $3"
+    " LEFT JOIN status_documents d ON d.tenant_id = $1 AND d.customer_id = $3"
+    " AND d.computed_at <= $4 AND (d.valid_until IS NULL OR d.valid_until > $4)"
+    " AND NOT EXISTS (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = $1"
+    " AND m.customer_id = $3)"
+)
+
+
+async def check_context(
+    driver: Any, tenant_id: uuid.UUID, key_hash: bytes, customer_id: str, now: datetime
+) -> Mapping[str, Any] | None:
+    """None: no live key. Else the key's row with the rest; ``customer_id`` null: no such
+    customer; ``document`` null: it must be judged live."""
+    row: Mapping[str, Any] | None = await driver.fetchrow(
+        CHECK_CONTEXT, tenant_id, key_hash, customer_id, now
+    )
+    return row

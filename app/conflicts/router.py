@@ -1,12 +1,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
-from app.auth import Admin, AnyRole
+from app.auth import Admin, AnyRole, AnyRoleInQuery
 from app.conflicts import service
 from app.conflicts.schemas import CheckIn, CheckRead, PlanCreate, PlanRead, PlanStatus
-from app.db import SessionDep, read_only
+from app.db import DatabaseDep, SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
@@ -19,16 +19,18 @@ router = APIRouter(prefix="/v1", tags=["coordination"])
 @router.post(
     "/conflict-checks",
     summary="Check a contact before making it",
+    response_model=CheckRead,
     openapi_extra=IDEMPOTENCY_HEADER,
     responses=responses(401, 403, 404, 409, 413, 422),
 )
 async def check_contact(
-    body: CheckIn, session: SessionDep, principal: AnyRole, now: NowDep
-) -> CheckRead:
+    body: CheckIn, checked: AnyRoleInQuery, db: DatabaseDep, now: NowDep
+) -> Response:
     """Allow, warn or deny a contact at `at` (default now), with every reason; with `reserve`,
     an allowed or warned contact is reserved and counts against caps until it expires or is
     made. A partner key learns the decision and reason codes only."""
-    return await service.check_contact(session, principal, body, now)
+    answer = await service.check(db, checked, body, now)
+    return Response(answer, media_type="application/json")
 
 
 @router.post(

@@ -1,9 +1,11 @@
 """Conflict checks, reservations and contact plans, judged by the cadence engine."""
 
 import uuid
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,13 +13,19 @@ from app import cadence
 from app.actors import actor_columns, actor_dict, actor_from
 from app.audit import service as audit
 from app.audit.schemas import Action
+from app.auth import KeyChecked
 from app.conflicts import repository
 from app.conflicts.schemas import CheckIn, CheckRead, PlanCreate, PlanRead, PlanStatus
 from app.customers import repository as customers_repo
 from app.customers.service import CustomerNotFound
+from app.db import Database
 from app.errors import Conflict, NotFound
+from app.frequency import documents
 from app.frequency import service as frequency
+from app.idempotency import gate as idempotency
+from app.policies import service as policies
 from app.refresh import service as refresh
+from app.schemas import format_utc
 from app.tenants.schemas import Role
 from app.tenants.service import Principal
 from app.touches.schemas import Actor
@@ -74,7 +82,7 @@ def reason_dicts(principal: Principal, reasons: Any) -> list[dict[str, Any]]:
 
 def stored_reasons(verdict: cadence.Verdict) -> list[dict[str, Any]]:
     return [
-        {"code": r.code, "message": r.message, "until": r.until.isoformat() if r.until else None}
+        {"code": r.code, "message": r.message, "until": format_utc(r.until) if r.until else None}
         for r in verdict.reasons
     ]
 
@@ -133,7 +141,7 @@ async def judge(
     around = await surroundings(
         session, tenant_id, customer_id, request.at, policy.recent_contact_hours
     )
-    return cadence.check(policy, profile, activity, status, around, request)
+    return cadence.check(policy, profile, activity, status.standing, around, request)
 
 
 def _plan_row(
@@ -151,10 +159,65 @@ def _plan_row(
     }
 
 
+async def check(db: Database, checked: KeyChecked, body: CheckIn, now: datetime) -> bytes:
+    """A conflict check. At the current instant, with nothing to reserve and no key to keep
+    an answer under, it is one statement: the customer's stored document and facts with what
+    others do around it; anything else (or a customer a write has marked since) is judged
+    live."""
+    if body.reserve or body.at is not None or idempotency.carries_key(checked.request):
+        async with db.sessions() as session:
+            principal = await checked.guard.full(checked.request, session)
+            return _encode(await check_contact(session, principal, body, now))
+    async with db.driver() as driver:
+        context = await repository.check_context(
+            driver, checked.tenant_id, checked.credentials.key_hash, body.customer_id, now
+        )
+    principal = checked.admit(context)
+    assert context is not None  # admitted
+    if context["customer_id"] is None:
+        raise CustomerNotFound(body.customer_id)
+    policy = policies.known_policy(principal.tenant_id, context["policy_version"])
+    if context["document"] is None or policy is None:
+        async with db.read_sessions() as session:
+            return _encode(await check_contact(session, principal, body, now))
+    request = cadence.ContactRequest(body.channel, acting(principal, body.actor), now)
+    verdict = cadence.check(
+        policy, frequency.to_profile(context), documents.decode_facts(context["facts"]),
+        documents.standing(context["document"]), _around(context), request,
+    )  # fmt: skip
+    reasons = reason_dicts(principal, stored_reasons(verdict))
+    return orjson.dumps({"decision": verdict.decision.value, "reasons": reasons, "plan": None})
+
+
+def _encode(read: CheckRead) -> bytes:
+    return read.model_dump_json().encode()
+
+
+def _around(context: Mapping[str, Any]) -> cadence.Surroundings:
+    """The plans and contacts of others near now, as the check statement aggregates them."""
+    return cadence.Surroundings(
+        plans=[
+            cadence.PlannedContact(
+                cadence.Actor(rep, team, partner), channel, _at(planned), _at(expires)
+            )
+            for rep, team, partner, channel, planned, expires in context["plans"] or ()
+        ],
+        recent_contacts=[
+            cadence.ContactBy(_at(at), cadence.Actor(rep, team, partner))
+            for rep, team, partner, at in context["contacts"] or ()
+        ],
+    )
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
 async def check_contact(
     session: AsyncSession, principal: Principal, body: CheckIn, now: datetime
 ) -> CheckRead:
-    """Judge a contact; with ``reserve``, an allowed or warned one is reserved at once."""
+    """Judge a contact live; with ``reserve``, an allowed or warned one is reserved at once
+    (serialised on the customer's row)."""
     request = cadence.ContactRequest(body.channel, acting(principal, body.actor), body.at or now)
     verdict = await judge(session, principal, body.customer_id, request, serialise=body.reserve)
     plan = None

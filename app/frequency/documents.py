@@ -81,3 +81,58 @@ def encode(customer_id: str, status: cadence.Status) -> bytes:
 def at_instant(encoded: bytes, as_of: datetime) -> bytes:
     """A stored document as read at ``as_of``: the instant goes first, the rest as stored."""
     return b'{"as_of":"' + format_utc(as_of).encode() + b'",' + encoded[1:]
+
+
+def encode_facts(activity: cadence.Activity) -> bytes:
+    """What a conflict check reads of the activity besides the document's caps: the last
+    outbound contacts (the minimum gap), unsubscribes and complaints, and locks."""
+    return orjson.dumps(
+        {
+            "last_outbound_at": _instant(activity.last_outbound_at),
+            "last_manual_outbound_at": _instant(activity.last_manual_outbound_at),
+            "signals": [[_instant(s.at), s.kind.value, s.channel] for s in activity.signals],
+            "locks": [
+                [lock.holder.rep_id, lock.holder.team, lock.holder.partner_id,
+                 _instant(lock.starts_at), _instant(lock.ends_at)]
+                for lock in activity.locks
+            ],
+        }
+    )  # fmt: skip
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def decode_facts(encoded: bytes) -> cadence.Activity:
+    facts = orjson.loads(encoded)
+    return cadence.Activity(
+        last_outbound_at=_parse(facts["last_outbound_at"]),
+        last_manual_outbound_at=_parse(facts["last_manual_outbound_at"]),
+        signals=tuple(
+            cadence.Signal(datetime.fromisoformat(at), cadence.SignalKind(kind), channel)
+            for at, kind, channel in facts["signals"]
+        ),
+        locks=tuple(
+            cadence.LockHold(
+                cadence.Actor(rep, team, partner),
+                datetime.fromisoformat(starts),
+                datetime.fromisoformat(ends),
+            )
+            for rep, team, partner, starts, ends in facts["locks"]
+        ),
+    )
+
+
+def standing(encoded: bytes) -> cadence.Standing:
+    """The rule and caps of a stored document (what a conflict check needs of it)."""
+    document = orjson.loads(encoded)
+    caps = tuple(
+        CapState(
+            window_days=c["window_days"], max=c["max"], used=c["used"], remaining=c["remaining"],
+            frees_at=_parse(c["frees_at"]),
+            channels=frozenset(c["channels"]) if c["channels"] is not None else None,
+        )
+        for c in document["caps"]
+    )  # fmt: skip
+    return cadence.Standing(document["rule"], caps)

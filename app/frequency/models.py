@@ -98,6 +98,9 @@ class StatusDocument(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
     document: Mapped[bytes] = mapped_column(LargeBinary)
+    # what a conflict check reads besides the document (last outbound contacts, unsubscribes
+    # and complaints, locks): facts, true at any instant until something is written
+    facts: Mapped[bytes] = mapped_column(LargeBinary)
     computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     valid_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     computed_seq: Mapped[int] = mapped_column(BigInteger)

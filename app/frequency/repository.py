@@ -242,8 +242,8 @@ UPSERT_SCHEDULES = text(
 )
 
 DOCUMENT_COLUMNS = (
-    ("customer_id", "text"), ("document", "bytea"), ("computed_at", "timestamptz"),
-    ("valid_until", "timestamptz"), ("computed_seq", "bigint"),
+    ("customer_id", "text"), ("document", "bytea"), ("facts", "bytea"),
+    ("computed_at", "timestamptz"), ("valid_until", "timestamptz"), ("computed_seq", "bigint"),
 )  # fmt: skip
 
 UPSERT_DOCUMENTS = text(

@@ -27,7 +27,7 @@ REFRESH_CHUNK = 500
 MAX_REFINEMENTS = 3
 
 
-def to_profile(row: RowMapping) -> cadence.Profile:
+def to_profile(row: Mapping[Any, Any]) -> cadence.Profile:
     prefs: dict[str, Any] = row["preferences"] or {}
     quiet = prefs.get("quiet_hours")
     paused = prefs.get("paused_until")
@@ -198,10 +198,13 @@ def schedule_row(
     }
 
 
-def document_row(customer_id: str, status: cadence.Status, now: datetime) -> dict[str, Any]:
+def document_row(
+    customer_id: str, activity: cadence.Activity, status: cadence.Status, now: datetime
+) -> dict[str, Any]:
     return {
         "customer_id": customer_id,
         "document": documents.encode(customer_id, status),
+        "facts": documents.encode_facts(activity),
         "computed_at": now,
         "valid_until": status.valid_until,
     }
@@ -219,12 +222,13 @@ async def store_verdicts(
     policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
     for start in range(0, len(rows), REFRESH_CHUNK):
         profiles = [to_profile(row) for row in rows[start : start + REFRESH_CHUNK]]
-        statuses = await evaluate_many(session, tenant_id, policy, profiles, now)
+        judged = await judge_many(session, tenant_id, policy, profiles, now)
         schedules, docs = [], []
         for profile in profiles:
-            status, seq = statuses[profile.customer_id], {"computed_seq": seqs[profile.customer_id]}
+            activity, status = judged[profile.customer_id]
+            seq = {"computed_seq": seqs[profile.customer_id]}
             schedules.append({**schedule_row(policy, profile, status, now), **seq})
-            docs.append({**document_row(profile.customer_id, status, now), **seq})
+            docs.append({**document_row(profile.customer_id, activity, status, now), **seq})
         await repository.upsert_schedules(session, tenant_id, schedules)
         await repository.upsert_documents(session, tenant_id, docs)
 

@@ -44,6 +44,12 @@ def defer_run(scope: Scope, run: Run) -> None:
     scope.setdefault("state", {})[_RUN] = run
 
 
+def carries_key(request: Request) -> bool:
+    """The request named an Idempotency-Key (good or bad): its guard must judge it."""
+    state = request.scope.get("state", {})
+    return _PROBLEM in state or _RUN in state
+
+
 async def judge(request: Request, principal: Principal, session: AsyncSession) -> None:
     """Refuse a bad key (422 naming the header), else claim it for this run, in the route's
     session (committed: a repeat must see the claim while this run goes on)."""

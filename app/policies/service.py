@@ -38,6 +38,11 @@ async def active_policy(session: AsyncSession, tenant_id: uuid.UUID) -> cadence.
     )
 
 
+def known_policy(tenant_id: uuid.UUID, version: int) -> cadence.Policy | None:
+    """A version this process has parsed already (0: the built-in default), if any."""
+    return cadence.DEFAULT_POLICY if version == 0 else _parsed.get((tenant_id, version))
+
+
 async def policy_version(
     session: AsyncSession, tenant_id: uuid.UUID, version: int
 ) -> cadence.Policy:

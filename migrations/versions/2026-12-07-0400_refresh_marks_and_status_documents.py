@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), primary_key=True),
         sa.Column("customer_id", sa.Text(), primary_key=True),
         sa.Column("document", sa.LargeBinary(), nullable=False),
+        sa.Column("facts", sa.LargeBinary(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("valid_until", sa.DateTime(timezone=True)),
         sa.Column("computed_seq", sa.BigInteger(), nullable=False),

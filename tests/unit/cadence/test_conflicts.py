@@ -60,7 +60,7 @@ def judge(
         policy,
         profile,
         activity,
-        status,
+        status.standing,
         around or Surroundings(),
         ContactRequest(channel, actor, at),
     )
@@ -322,7 +322,12 @@ class TestDecision:
             owner = Actor(rep_id="rep-7", team="north")
             allowed = any(
                 check(
-                    OFFICE, profile, activity, status, Surroundings(), ContactRequest(c, owner, at)
+                    OFFICE,
+                    profile,
+                    activity,
+                    status.standing,
+                    Surroundings(),
+                    ContactRequest(c, owner, at),
                 ).decision
                 is not Decision.deny
                 for c in ("phone", "email", "visit")
