@@ -1,6 +1,6 @@
 """Database plumbing: the declarative base, the engine and the per-request session."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, TypeVar
 
@@ -77,6 +77,22 @@ class Database:
                 if is_database_unavailable(exc):
                     await connection.invalidate()
                 raise
+
+
+Fetch = Callable[..., Awaitable[Sequence[Mapping[Any, Any]]]]
+"""Run one statement (PostgreSQL's $n parameters) and answer its rows: an asyncpg
+connection's ``fetch``, or ``driver_fetch`` of a session."""
+
+
+async def driver_fetch(session: AsyncSession) -> Fetch:
+    """Statements in $n form, run in the session's transaction (begun if it was not)."""
+    connection = await session.connection()
+
+    async def fetch(sql: str, *args: Any) -> Sequence[Mapping[Any, Any]]:
+        result = await connection.exec_driver_sql(sql, args)
+        return result.mappings().all() if result.returns_rows else []
+
+    return fetch
 
 
 async def database(request: Request) -> Database:

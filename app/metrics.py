@@ -24,9 +24,9 @@ REFRESHED = Counter(
 _KNOWN = frozenset(WELL_KNOWN_CHANNELS)
 
 
-def record_touch(channel: str, kind: str) -> None:
+def record_touch(channel: str, kind: str, count: int = 1) -> None:
     # Any slug is a valid channel; folding the unknown ones keeps the label set bounded.
-    TOUCHES.labels("custom" if channel not in _KNOWN else channel, kind).inc()
+    TOUCHES.labels("custom" if channel not in _KNOWN else channel, kind).inc(count)
 
 
 def record_request(method: str, route: str, status: int, seconds: float) -> None:

@@ -180,6 +180,16 @@ async def list_page(
     return list((await session.execute(stmt)).mappings())
 
 
+def ensure_exist_from(source: str, tenant: str, now: str) -> str:
+    """A statement creating a bare profile for each ``customer_id`` of ``source`` not yet
+    known (for a data-modifying WITH: ``tenant`` and ``now`` are its parameters)."""
+    return (
+        "INSERT INTO customers (tenant_id, customer_id, preferences, attributes, created_at,"
+        f" updated_at, stage_entered_at) SELECT DISTINCT {tenant}, customer_id, '{{}}'::jsonb,"
+        f" '{{}}'::jsonb, {now}, {now}, {now} FROM {source} ORDER BY 2 ON CONFLICT DO NOTHING"
+    )
+
+
 ENSURE_EXIST = text(
     "INSERT INTO customers (tenant_id, customer_id, preferences, attributes, created_at,"
     " updated_at, stage_entered_at) "

@@ -9,7 +9,6 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,8 +20,6 @@ from app.refresh import repository as marks
 
 log = logging.getLogger("touchbase.refresher")
 
-# A claimed mark another process may take up after this (its refresher died mid-round).
-CLAIM = timedelta(seconds=60)
 IDLE_SECONDS = 0.25
 UNAVAILABLE_SECONDS = 2.0
 STOP_GRACE_SECONDS = 10.0
@@ -41,7 +38,7 @@ async def drain_marks(sessions: Sessions, clock: Clock, limit: int) -> int:
     """Refresh up to ``limit`` marked customers, oldest marks first; how many were taken."""
     now = clock.now()
     async with sessions() as session:
-        claimed = await marks.claim(session, now, now + CLAIM, limit)
+        claimed = await marks.claim(session, now, now + service.CLAIM, limit)
         await session.commit()
     grouped = _by_tenant((c.tenant_id, c.customer_id, c.seq) for c in claimed)
     for tenant_id, seqs in grouped.items():

@@ -41,6 +41,20 @@ ADD_DAY_COUNTS = text(
 )
 
 
+def count_contacts_from(source: str, tenant: str) -> str:
+    """A statement adding the contacts of ``source`` (rows with customer_id, occurred_at,
+    channel, kind, direction, automated, depth, engaged_at) to the day counts, in key order
+    (for a data-modifying WITH)."""
+    return (
+        "INSERT INTO customer_day_counts AS d (tenant_id, customer_id, day, channel, "
+        + ", ".join(COUNT_COLUMNS)
+        + f") SELECT {tenant}, customer_id, (occurred_at AT TIME ZONE 'UTC')::date, channel,"
+        f" {tallies('')} FROM {source} WHERE kind = 'contact' GROUP BY 2, 3, 4 ORDER BY 2, 3, 4"
+        " ON CONFLICT (tenant_id, customer_id, day, channel) DO UPDATE SET "
+        + ", ".join(f"{c} = d.{c} + excluded.{c}" for c in COUNT_COLUMNS)
+    )
+
+
 async def add_day_counts(
     session: AsyncSession, tenant_id: uuid.UUID, deltas: dict[tuple[str, date, str], dict[str, int]]
 ) -> None:
@@ -74,16 +88,25 @@ def _json_rows(columns: str, source: str) -> str:
 
 COUNTS = ", ".join(f"x.{c}" for c in COUNT_COLUMNS)
 SUMS = ", ".join(f"sum(d.{c}) AS {c}" for c in COUNT_COLUMNS)
+
+
 # What one contact adds to the day counts (see app.frequency.ingest.contact_delta).
-TALLIES = (
-    "count(*) FILTER (WHERE c.direction = 'outbound') AS outbound,"
-    " count(*) FILTER (WHERE c.direction = 'outbound' AND c.automated) AS outbound_automated,"
-    " count(*) FILTER (WHERE c.direction = 'inbound') AS inbound,"
-    " count(*) FILTER (WHERE c.depth = 'light') AS light,"
-    " count(*) FILTER (WHERE c.depth = 'value') AS value,"
-    " count(*) FILTER (WHERE c.depth = 'deep') AS deep,"
-    " count(*) FILTER (WHERE c.direction = 'outbound' AND c.engaged_at IS NOT NULL) AS engaged"
-)
+def tallies(c: str) -> str:
+    """What contacts (rows called ``c``) add to each day-count column."""
+    return (
+        f"count(*) FILTER (WHERE {c}direction = 'outbound') AS outbound,"
+        f" count(*) FILTER (WHERE {c}direction = 'outbound' AND {c}automated)"
+        " AS outbound_automated,"
+        f" count(*) FILTER (WHERE {c}direction = 'inbound') AS inbound,"
+        f" count(*) FILTER (WHERE {c}depth = 'light') AS light,"
+        f" count(*) FILTER (WHERE {c}depth = 'value') AS value,"
+        f" count(*) FILTER (WHERE {c}depth = 'deep') AS deep,"
+        f" count(*) FILTER (WHERE {c}direction = 'outbound' AND {c}engaged_at IS NOT NULL)"
+        " AS engaged"
+    )
+
+
+TALLIES = tallies("c.")
 CONTACT = "c.tenant_id = :tenant_id AND c.customer_id = u.customer_id AND c.kind = 'contact'"
 OUTBOUND_CONTACT = "kind = 'contact' AND direction = 'outbound'"
 INBOUND_CONTACT = "kind = 'contact' AND direction = 'inbound'"

@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -242,6 +242,8 @@ async def refresh(
     await marks.settle(session, tenant_id, dict(seqs))
 
 
+# A mark a refresher claimed may be taken up by another after this (it died mid-round).
+CLAIM = timedelta(seconds=60)
 # Stale verdicts are refreshed in rounds of this many (each its own transaction) before a
 # list answers, until none is left in its scope.
 LAZY_REFRESH_CHUNK = 2000
@@ -251,14 +253,17 @@ async def refresh_stale(
     session: AsyncSession, tenant_id: uuid.UUID, scope: repository.Scope, now: datetime
 ) -> None:
     """Bring the schedules a list is about to read up to date with what /status says now:
-    the marked customers of its scope, and those whose recheck time has passed."""
+    the marked customers of its scope (their marks claimed first, so a write meanwhile is
+    not lost), and those whose recheck time has passed."""
     done: set[str] = set()
     while True:
-        stale = await repository.marked_in_scope(session, tenant_id, scope, LAZY_REFRESH_CHUNK)
-        stale |= await repository.expired_in_scope(
+        marked = await repository.marked_in_scope(session, tenant_id, scope, LAZY_REFRESH_CHUNK)
+        stale = await repository.expired_in_scope(
             session, tenant_id, scope, now, LAZY_REFRESH_CHUNK
         )
-        todo = {customer_id: seq for customer_id, seq in stale.items() if customer_id not in done}
+        claimed = await marks.claim_these(session, tenant_id, list(marked), now + CLAIM)
+        await session.commit()
+        todo = {c: seq for c, seq in (stale | claimed).items() if c not in done}
         if not todo:
             return
         await refresh(session, tenant_id, todo, now)

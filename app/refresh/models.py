@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Index, Text, text
+from sqlalchemy import BigInteger, DateTime, ForeignKeyConstraint, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -9,7 +9,11 @@ from app.db import Base
 
 class RefreshMark(Base):
     """A customer whose verdict may have changed: written in the transaction of the change,
-    removed by the refresh that accounts for it (``seq`` tells a later change from it)."""
+    removed by the refresh that accounts for it (``seq`` tells a later change from it).
+
+    Every write of a customer updates its mark, so the table carries no index but its key:
+    the update then stays on its page (HOT), and refreshers sort the few thousand marks
+    waiting at most."""
 
     __tablename__ = "refresh_marks"
     __table_args__ = (
@@ -18,7 +22,6 @@ class RefreshMark(Base):
             ["customers.tenant_id", "customers.customer_id"],
             ondelete="CASCADE",
         ),
-        Index("ix_refresh_marks_seq", "seq"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

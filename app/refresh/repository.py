@@ -13,20 +13,33 @@ from app.refresh.models import RefreshMark
 
 marks = cast(Table, RefreshMark.__table__)
 
-# In customer order, so concurrent writers lock marks in one order. A later change takes a
-# new seq and frees a claim: the refresh then running does not account for it.
+# In customer order, so concurrent writers lock marks in one order. A change to a customer
+# whose mark a refresh has claimed takes a new seq and frees the claim: that refresh does not
+# account for it. A mark no refresh has claimed yet stands for the change as it is (the
+# refresh that claims it later reads it), so it is left unwritten.
+REMARK = (
+    " ON CONFLICT (tenant_id, customer_id) DO UPDATE SET seq = nextval('refresh_mark_seq'),"
+    " claimed_until = NULL WHERE refresh_marks.claimed_until IS NOT NULL"
+)
 MARK = text(
     "INSERT INTO refresh_marks (tenant_id, customer_id)"
     " SELECT CAST(:tenant_id AS uuid), u.id FROM unnest(CAST(:ids AS text[])) AS u(id)"
-    " ORDER BY u.id ON CONFLICT (tenant_id, customer_id)"
-    " DO UPDATE SET seq = nextval('refresh_mark_seq'), claimed_until = NULL"
+    " ORDER BY u.id" + REMARK
 )
+
+
+def mark_from(source: str, tenant: str) -> str:
+    """A statement marking every ``customer_id`` of ``source`` (for a data-modifying WITH)."""
+    return (
+        f"INSERT INTO refresh_marks (tenant_id, customer_id) SELECT DISTINCT {tenant},"
+        f" customer_id FROM {source} ORDER BY 2" + REMARK
+    )
+
 
 MARK_TENANT = text(
     "INSERT INTO refresh_marks (tenant_id, customer_id)"
     " SELECT tenant_id, customer_id FROM customers WHERE tenant_id = :tenant_id"
-    " ORDER BY customer_id ON CONFLICT (tenant_id, customer_id)"
-    " DO UPDATE SET seq = nextval('refresh_mark_seq'), claimed_until = NULL"
+    " ORDER BY customer_id" + REMARK
 )
 
 
@@ -62,6 +75,21 @@ CLAIM = text(
 async def claim(session: AsyncSession, now: datetime, until: datetime, limit: int) -> list[Claimed]:
     rows = await session.execute(CLAIM, {"now": now, "until": until, "limit": limit})
     return [Claimed(r.tenant_id, r.customer_id, r.seq) for r in rows]
+
+
+CLAIM_THESE = text(
+    "UPDATE refresh_marks m SET claimed_until = :until FROM unnest(CAST(:ids AS text[])) AS u(id)"
+    " WHERE m.tenant_id = :tenant_id AND m.customer_id = u.id RETURNING m.customer_id, m.seq"
+)
+
+
+async def claim_these(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str], until: datetime
+) -> dict[str, int]:
+    """Claim the marks of these customers (a list about to refresh them itself), waiting for
+    writers still at them; their seqs now."""
+    params = {"tenant_id": tenant_id, "ids": sorted(set(customer_ids)), "until": until}
+    return {row.customer_id: row.seq for row in await session.execute(CLAIM_THESE, params)}
 
 
 async def seqs_of(

@@ -77,12 +77,8 @@ class Touch(Base):
                 " AND engaged_at IS NOT NULL"
             ),
         ),
-        # "The last contact at or before an instant" is one index probe, whatever the history.
-        Index(
-            "ix_touches_last_outbound",
-            "tenant_id", "customer_id", text("occurred_at DESC"),
-            postgresql_where=text("kind = 'contact' AND direction = 'outbound'"),
-        ),
+        # "The last inbound contact at or before an instant" is one index probe, whatever the
+        # history (the last outbound one walks ix_touches_contact_counts back: most are).
         Index(
             "ix_touches_last_inbound",
             "tenant_id", "customer_id", text("occurred_at DESC"),

@@ -1,15 +1,20 @@
 """SQL for touches: set-based inserts that let the unique key deduplicate, and history reads."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import RowMapping, Table, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.customers import repository as customers_repo
+from app.db import Fetch
+from app.frequency import repository as frequency_repo
+from app.refresh import repository as marks_repo
 from app.touches.models import Touch
 
 touches = cast(Table, Touch.__table__)
@@ -54,6 +59,136 @@ def _insert_sql() -> str:
 
 
 INSERT_TOUCHES = text(_insert_sql())
+
+# What a stored touch changes besides its row, in the statement that stores it: its
+# customer exists, its contact counts, its customer's verdict is marked for a refresh.
+INGESTED = "id, customer_id, channel, occurred_at, kind, direction, automated, depth, engaged_at"
+
+
+@cache
+def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
+    """One statement that stores a batch of touches. $1 the tenant, $2 now, then one array
+    per INSERT_COLUMNS; ``keyed``: then the key's hash and the roles it needs (a refused key
+    stores nothing and its row says why); ``hold_for_plans``: a contact that may carry out
+    an open plan stores nothing either (``plans_held``: the caller judges it in a
+    transaction). Answers one row per touch given (``ord``, whether it was inserted, the id
+    stored under its key), all with the key's columns; one row at least."""
+    n = len(INSERT_COLUMNS)
+    names = ", ".join(name for name, _ in INSERT_COLUMNS)
+    arrays = ", ".join(
+        f"${i + 3}::{'text' if kind == 'jsonb' else kind}[]"
+        for i, (_, kind) in enumerate(INSERT_COLUMNS)
+    )
+    selected = ", ".join(
+        f"u.{name}::jsonb" if kind == "jsonb" else f"u.{name}" for name, kind in INSERT_COLUMNS
+    )
+    ctes = [f"given AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS u({names}, ord))"]
+    conditions = []
+    if keyed:
+        ctes.insert(0, KEY_CTE.format(hash=f"${n + 3}"))
+        conditions.append(f"EXISTS (SELECT 1 FROM key WHERE role = ANY(${n + 4}::text[]))")
+    if hold_for_plans:
+        ctes.append(HELD_CTE)
+        conditions.append("NOT (SELECT plans FROM held)")
+    where = " AND ".join(conditions) or "true"
+    ctes += [
+        f"u AS (SELECT * FROM given WHERE {where})",
+        f"made AS ({customers_repo.ensure_exist_from('u', '$1::uuid', '$2::timestamptz')})",
+        f"ins AS (INSERT INTO touches (tenant_id, {names}, engaged_at) SELECT $1, {selected},"
+        f" {ENGAGED_AT} FROM u ORDER BY u.source, u.external_id"
+        f" ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING {INGESTED})",
+        f"counted AS ({frequency_repo.count_contacts_from('ins', '$1::uuid')})",
+        f"marked AS ({marks_repo.mark_from('ins', '$1::uuid')})",
+    ]
+    key = "k.id AS key_id, k.role, k.partner_id" if keyed else "NULL AS key_id"
+    held = "(SELECT plans FROM held)" if hold_for_plans else "false"
+    return (
+        f"WITH {', '.join(ctes)} SELECT {key}, {held} AS plans_held, r.* FROM (SELECT 1) AS one"
+        + (" LEFT JOIN key k ON true" if keyed else "")
+        + " LEFT JOIN LATERAL (SELECT u.ord, i.id IS NOT NULL AS inserted,"
+        " coalesce(i.id, (SELECT t.id FROM touches t WHERE t.tenant_id = $1"
+        " AND t.source = u.source AND t.external_id = u.external_id)) AS stored_id"
+        " FROM u LEFT JOIN ins i ON i.id = u.id) AS r ON true"
+    )
+
+
+KEY_CTE = (
+    "key AS (SELECT id, role, partner_id FROM api_keys WHERE tenant_id = $1"
+    " AND key_hash = {hash} AND revoked_at IS NULL)"
+)
+# An open plan that one of the outbound contacts given, made by some actor, may carry out.
+HELD_CTE = (
+    "held AS (SELECT EXISTS (SELECT 1 FROM contact_plans p JOIN (SELECT customer_id,"
+    " min(occurred_at) AS since FROM given WHERE kind = 'contact' AND direction = 'outbound'"
+    " AND num_nonnulls(actor_rep_id, actor_team, actor_partner_id) > 0 GROUP BY customer_id)"
+    " AS g ON p.customer_id = g.customer_id WHERE p.tenant_id = $1"
+    " AND p.status IN ('pending', 'approved') AND p.expires_at > g.since) AS plans)"
+)
+# A contact is engaged already if an opened or clicked engagement came before it.
+ENGAGED_AT = (
+    "CASE WHEN u.kind = 'contact' THEN (SELECT min(e.occurred_at) FROM touches e"
+    " WHERE e.tenant_id = $1 AND e.source = u.source AND e.ref_external_id = u.external_id"
+    " AND e.kind = 'engagement' AND e.outcome IN ('opened', 'clicked')) END"
+)
+
+
+async def row_by_id(fetch: Fetch, tenant_id: uuid.UUID, touch_id: Any) -> Mapping[str, Any] | None:
+    rows = await fetch(
+        "SELECT * FROM touches WHERE tenant_id = $1 AND id = $2", tenant_id, touch_id
+    )
+    return rows[0] if rows else None
+
+
+IDS_BY_KEYS = (
+    "SELECT t.source, t.external_id, t.id FROM touches t JOIN unnest($2::text[], $3::text[])"
+    " AS k(source, external_id) ON t.source = k.source AND t.external_id = k.external_id"
+    " WHERE t.tenant_id = $1"
+)
+
+
+async def ids_by_keys(
+    fetch: Fetch, tenant_id: uuid.UUID, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], uuid.UUID]:
+    rows = await fetch(IDS_BY_KEYS, tenant_id, [k[0] for k in keys], [k[1] for k in keys])
+    return {(r["source"], r["external_id"]): r["id"] for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """What the ingest statement answered."""
+
+    key: Mapping[str, Any] | None  # the key's row, when the statement looked it up
+    plans_held: bool
+    stored: dict[int, tuple[bool, uuid.UUID | None]]  # ord -> (inserted, id stored)
+
+
+async def ingest(
+    fetch: Fetch,
+    tenant_id: uuid.UUID,
+    rows: Sequence[Mapping[str, Any]],
+    now: datetime,
+    *,
+    key: tuple[bytes, Sequence[str]] | None = None,
+    hold_for_plans: bool = False,
+) -> Ingested:
+    """Store the rows (their (source, external_id) distinct) in one statement; ``key``: the
+    hash of the caller's key and the roles it needs, checked in the same statement."""
+    columns = []
+    for name, kind in INSERT_COLUMNS:
+        values = [row[name] for row in rows]
+        columns.append([orjson.dumps(v).decode() for v in values] if kind == "jsonb" else values)
+    sql = ingest_sql(keyed=key is not None, hold_for_plans=hold_for_plans)
+    args = [*columns, *((key[0], list(key[1])) if key else ())]
+    answer = await fetch(sql, tenant_id, now, *args)
+    first = answer[0]
+    found = key is not None and first["key_id"] is not None
+    return Ingested(
+        key={"id": first["key_id"], "role": first["role"], "partner_id": first["partner_id"]}
+        if found
+        else None,
+        plans_held=first["plans_held"],
+        stored={r["ord"]: (r["inserted"], r["stored_id"]) for r in answer if r["ord"] is not None},
+    )
 
 
 async def insert_new(

@@ -1,10 +1,11 @@
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Path, Query, Response
 
-from app.auth import Reader, Writer
-from app.db import SessionDep, read_only
+from app.auth import Reader, WriterInQuery
+from app.db import DatabaseDep, SessionDep, read_only
 from app.deps import NowDep
 from app.errors import Invalid, responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
@@ -14,7 +15,6 @@ from app.touches import service
 from app.touches.repository import HistoryQuery
 from app.touches.schemas import (
     BatchResult,
-    ItemResult,
     ItemStatus,
     Kind,
     TouchBatch,
@@ -31,6 +31,7 @@ router = APIRouter(prefix="/v1", tags=["touches"])
     "/touches",
     summary="Record one touch",
     status_code=201,
+    response_model=TouchStored,
     openapi_extra=IDEMPOTENCY_HEADER,
     responses={
         200: {"model": TouchStored, "description": "Already stored (duplicate)"},
@@ -38,43 +39,48 @@ router = APIRouter(prefix="/v1", tags=["touches"])
     },
 )
 async def record_touch(
-    touch: TouchIn, session: SessionDep, principal: Writer, now: NowDep, response: Response
-) -> TouchStored:
+    touch: TouchIn, checked: WriterInQuery, db: DatabaseDep, now: NowDep
+) -> Response:
     """Store a touch (201); a repeat of its (source, external_id) returns the stored one (200)."""
-    stored = await service.record_touch(session, principal.tenant_id, touch, now)
-    response.status_code = 200 if stored.duplicate else 201
-    return stored
+    stored, duplicate = await service.record_touch(db, checked, touch, now)
+    body = orjson.dumps({**stored, "duplicate": duplicate})
+    return Response(body, status_code=200 if duplicate else 201, media_type="application/json")
 
 
-def to_batch_result(outcomes: list[ItemOutcome]) -> BatchResult:
+def batch_document(outcomes: list[ItemOutcome]) -> dict[str, Any]:
+    """A batch's answer, ready to serialise (the route builds it once, no second validation)."""
     results = [
-        ItemResult(index=i, status=o.status, id=o.id, errors=o.errors)
+        {
+            "index": i, "status": o.status.value, "id": str(o.id) if o.id else None,
+            "errors": [e.model_dump() for e in o.errors] if o.errors is not None else None,
+        }
         for i, o in enumerate(outcomes)
-    ]
+    ]  # fmt: skip
 
     def count(status: ItemStatus) -> int:
         return sum(1 for o in outcomes if o.status is status)
 
-    return BatchResult(
-        created=count(ItemStatus.created),
-        duplicates=count(ItemStatus.duplicate),
-        rejected=count(ItemStatus.rejected),
-        results=results,
-    )
+    return {
+        "created": count(ItemStatus.created),
+        "duplicates": count(ItemStatus.duplicate),
+        "rejected": count(ItemStatus.rejected),
+        "results": results,
+    }
 
 
 @router.post(
     "/touches/batch",
     summary="Record up to 1,000 touches",
+    response_model=BatchResult,
     openapi_extra=IDEMPOTENCY_HEADER,
     responses=responses(401, 403, 409, 413, 422),
 )
 async def record_batch(
-    batch: TouchBatch, session: SessionDep, principal: Writer, now: NowDep
-) -> BatchResult:
+    batch: TouchBatch, checked: WriterInQuery, db: DatabaseDep, now: NowDep
+) -> Response:
     """Store every valid item; each item gets its own result, in input order."""
-    outcomes = await service.record_batch(session, principal.tenant_id, batch.touches, now)
-    return to_batch_result(outcomes)
+    outcomes = await service.record_batch_at_once(db, checked, batch.touches, now)
+    return Response(orjson.dumps(batch_document(outcomes)), media_type="application/json")
 
 
 @router.get(

@@ -1,7 +1,9 @@
 """Touch ingestion (single, batch, webhook, import) and history reads."""
 
+import random
 import uuid
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,13 +13,18 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import metrics
+from app.auth import KeyChecked
 from app.conflicts.consumption import consume_plans
 from app.customers import repository as customers_repo
+from app.db import Database, Fetch, driver_fetch
 from app.errors import ErrorItem, Invalid, NotFound, validation_items
 from app.frequency import ingest as day_counts
+from app.idempotency import gate as idempotency
 from app.refresh import service as refresh
+from app.schemas import format_utc
 from app.touches import repository
-from app.touches.schemas import ItemStatus, TouchIn, TouchRead, TouchStored
+from app.touches.repository import Ingested
+from app.touches.schemas import ItemStatus, TouchIn, TouchRead
 
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
@@ -45,15 +52,29 @@ def to_read(row: dict[str, Any] | RowMapping) -> TouchRead:
     )
 
 
+def time_ordered_id(now: datetime) -> uuid.UUID:
+    """A UUID version 7 (RFC 9562): milliseconds first, so a batch's ids land side by side in
+    the primary key's index instead of on random pages of it."""
+    millis = int(now.timestamp() * 1000) & (1 << 48) - 1
+    bits = (millis << 80) | (0x7 << 76) | (random.getrandbits(12) << 64)
+    return uuid.UUID(int=bits | (0b10 << 62) | random.getrandbits(62))
+
+
 def to_row(touch: TouchIn, now: datetime) -> dict[str, Any]:
+    """The row to store (enums as their text)."""
+    actor = touch.actor
     return {
-        **touch.model_dump(exclude={"actor"}),
-        "id": uuid.uuid4(),
-        "actor_rep_id": touch.actor.rep_id,
-        "actor_team": touch.actor.team,
-        "actor_partner_id": touch.actor.partner_id,
-        "received_at": now,
-    }
+        "id": time_ordered_id(now), "customer_id": touch.customer_id, "channel": touch.channel,
+        "occurred_at": touch.occurred_at, "kind": touch.kind.value,
+        "direction": touch.direction.value, "outcome": touch.outcome,
+        "category": touch.category.value if touch.category else None,
+        "actor_rep_id": actor.rep_id, "actor_team": actor.team,
+        "actor_partner_id": actor.partner_id, "automated": touch.automated,
+        "depth": touch.depth.value if touch.depth else None, "amount": touch.amount,
+        "source": touch.source, "external_id": touch.external_id,
+        "ref_external_id": touch.ref_external_id, "campaign_id": touch.campaign_id,
+        "metadata": touch.metadata, "received_at": now,
+    }  # fmt: skip
 
 
 def future_error(touch: TouchIn, now: datetime, loc: Sequence[str | int]) -> ErrorItem | None:
@@ -77,13 +98,14 @@ def dedup_key(touch: TouchIn) -> tuple[str, str] | None:
     return (touch.source, touch.external_id) if touch.external_id else None
 
 
-async def store(
-    session: AsyncSession, tenant_id: uuid.UUID, items: Sequence[TouchIn], now: datetime
-) -> list[ItemOutcome]:
-    """Store valid touches, each once: a repeated (source, external_id) is a duplicate."""
+def _distinct(
+    items: Sequence[TouchIn], now: datetime
+) -> tuple[list[ItemOutcome], list[tuple[ItemOutcome, bool]]]:
+    """Each touch to store once (a repeated (source, external_id) is a duplicate of the
+    first), and each item's outcome with whether it repeats one."""
     firsts: dict[tuple[str, str], ItemOutcome] = {}
     distinct: list[ItemOutcome] = []
-    placed: list[tuple[ItemOutcome, bool]] = []  # each item's outcome, and if it repeats one
+    placed: list[tuple[ItemOutcome, bool]] = []
     for touch in items:
         key = dedup_key(touch)
         if key is not None and key in firsts:
@@ -95,98 +117,214 @@ async def store(
         placed.append((outcome, False))
         if key is not None:
             firsts[key] = outcome
-    if distinct:
-        await _insert(session, tenant_id, distinct, now)
+    return distinct, placed
+
+
+def _outcomes(placed: Sequence[tuple[ItemOutcome, bool]]) -> list[ItemOutcome]:
     return [
         ItemOutcome(ItemStatus.duplicate, outcome.id, row=outcome.row) if repeat else outcome
         for outcome, repeat in placed
     ]
 
 
-async def _insert(
-    session: AsyncSession, tenant_id: uuid.UUID, outcomes: list[ItemOutcome], now: datetime
-) -> None:
-    """Insert; a touch the unique key refuses becomes a duplicate of the row stored before."""
-    rows = [outcome.row for outcome in outcomes if isinstance(outcome.row, dict)]
-    await customers_repo.ensure_exist(session, tenant_id, [r["customer_id"] for r in rows], now)
-    inserted = await repository.insert_new(session, tenant_id, rows)
-    new = [{**r, "engaged": inserted[r["id"]]} for r in rows if r["id"] in inserted]
-    await _on_stored(session, tenant_id, new, now)
-    refused = [o for o in outcomes if o.id not in inserted]
-    if not refused:
-        return
-    keys = [(o.row["source"], o.row["external_id"]) for o in refused if o.row is not None]
-    stored = await repository.find_by_keys(session, tenant_id, keys)
-    for outcome, key in zip(refused, keys, strict=True):
-        outcome.status = ItemStatus.duplicate
-        outcome.row = stored[key]
-        outcome.id = stored[key]["id"]
+def _rows(distinct: Sequence[ItemOutcome]) -> list[dict[str, Any]]:
+    return [o.row for o in distinct if isinstance(o.row, dict)]
+
+
+async def store(
+    session: AsyncSession, tenant_id: uuid.UUID, items: Sequence[TouchIn], now: datetime
+) -> list[ItemOutcome]:
+    """Store valid touches in the session's transaction, each once, with all they change."""
+    distinct, placed = _distinct(items, now)
+    if distinct:
+        fetch = await driver_fetch(session)
+        ingested = await repository.ingest(fetch, tenant_id, _rows(distinct), now)
+        new = await _resolve(fetch, tenant_id, distinct, ingested)
+        await _follow_up(session, tenant_id, new, now)
+    return _outcomes(placed)
+
+
+async def _resolve(
+    fetch: Fetch, tenant_id: uuid.UUID, distinct: Sequence[ItemOutcome], ingested: Ingested
+) -> list[dict[str, Any]]:
+    """Settle each outcome by what the statement stored; the rows it inserted. A touch the
+    unique key refused is a duplicate of the stored one (read again if it came in after
+    the statement began)."""
+    new, unknown = [], []
+    for ord_, outcome in enumerate(distinct, start=1):
+        inserted, stored_id = ingested.stored[ord_]
+        if inserted:
+            assert isinstance(outcome.row, dict)
+            new.append(outcome.row)
+        elif stored_id is not None:
+            outcome.status, outcome.id = ItemStatus.duplicate, stored_id
+        else:
+            unknown.append(outcome)
+    if unknown:
+        keys = [(o.row["source"], o.row["external_id"]) for o in unknown if o.row is not None]
+        stored = await repository.ids_by_keys(fetch, tenant_id, keys)
+        for outcome, key in zip(unknown, keys, strict=True):
+            outcome.status, outcome.id = ItemStatus.duplicate, stored[key]
+    return new
 
 
 ENGAGING_OUTCOMES = frozenset({"opened", "clicked"})
 
 
-async def _on_stored(
+def _engages(touch: TouchIn | dict[str, Any]) -> bool:
+    """An engagement that changes more than its own row: it flags the contact it points at,
+    or opts the customer out of its channel."""
+    kind, outcome, ref = (
+        (touch.kind, touch.outcome, touch.ref_external_id)
+        if isinstance(touch, TouchIn)
+        else (touch["kind"], touch["outcome"], touch["ref_external_id"])
+    )
+    return kind == "engagement" and (
+        outcome == "unsubscribed" or (outcome in ENGAGING_OUTCOMES and ref is not None)
+    )
+
+
+async def _follow_up(
     session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]], now: datetime
 ) -> None:
-    """What new touches change besides their rows, in their transaction: the contacts they
-    engage, the day counts, opt-outs, the plans they carry out, and refresh marks (the
-    verdicts themselves are refreshed in bulk, off the request path)."""
-    if not rows:
-        return
-    contacts = [r for r in rows if r["kind"] == "contact"]
-    engagements = [r for r in rows if r["kind"] == "engagement"]
+    """What new touches change beyond the ingest statement, in its transaction: the contacts
+    engagements reach, opt-outs, and the plans contacts carry out."""
+    engagements = [r for r in rows if _engages(r)]
     refs = [
         (r["source"], r["ref_external_id"], r["occurred_at"])
         for r in engagements
-        if r["outcome"] in ENGAGING_OUTCOMES and r["ref_external_id"]
+        if r["outcome"] in ENGAGING_OUTCOMES
     ]
     engaged = await repository.mark_engaged(session, tenant_id, refs)
-    await day_counts.count_contacts(session, tenant_id, contacts, engaged)
+    await day_counts.count_contacts(session, tenant_id, [], engaged)
     opt_outs = [
         (r["customer_id"], r["channel"]) for r in engagements if r["outcome"] == "unsubscribed"
     ]
     await customers_repo.opt_out(session, tenant_id, opt_outs, now)
-    await consume_plans(session, tenant_id, contacts)
-    customers = {r["customer_id"] for r in rows} | {r["customer_id"] for r in engaged}
-    await refresh.customers_changed(session, tenant_id, sorted(customers))
+    await consume_plans(session, tenant_id, [r for r in rows if r["kind"] == "contact"])
+    await refresh.customers_changed(session, tenant_id, sorted({r["customer_id"] for r in engaged}))
+
+
+async def store_at_once(
+    db: Database, checked: KeyChecked, items: Sequence[TouchIn], now: datetime
+) -> list[ItemOutcome] | None:
+    """Store touches in one statement that also checks the key, outside any transaction; None
+    when they need one (an engagement that reaches further, a plan they may carry out, an
+    Idempotency-Key to keep the answer under), the key's 401 or 403 decided first."""
+    if idempotency.carries_key(checked.request) or any(_engages(t) for t in items):
+        return None
+    distinct, placed = _distinct(items, now)
+    guard = (checked.credentials.key_hash, [role.value for role in checked.guard.roles])
+    async with db.driver() as driver:
+        ingested = await repository.ingest(
+            driver.fetch, checked.tenant_id, _rows(distinct), now, key=guard,
+            hold_for_plans=True,
+        )  # fmt: skip
+        checked.admit(ingested.key)
+        if ingested.plans_held:
+            return None
+        await _resolve(driver.fetch, checked.tenant_id, distinct, ingested)
+    return _outcomes(placed)
 
 
 def count_created(outcomes: Sequence[ItemOutcome]) -> None:
-    for outcome in outcomes:
-        if outcome.status is ItemStatus.created and outcome.row is not None:
-            metrics.record_touch(outcome.row["channel"], outcome.row["kind"])
+    created = Counter(
+        (o.row["channel"], o.row["kind"])
+        for o in outcomes
+        if o.status is ItemStatus.created and o.row is not None
+    )
+    for (channel, kind), n in created.items():
+        metrics.record_touch(channel, kind, n)
 
 
 async def record_touch(
-    session: AsyncSession, tenant_id: uuid.UUID, touch: TouchIn, now: datetime
-) -> TouchStored:
+    db: Database, checked: KeyChecked, touch: TouchIn, now: datetime
+) -> tuple[dict[str, Any], bool]:
+    """Store one touch: the stored touch, and whether it was stored before."""
     error = future_error(touch, now, ["body"])
     if error:
         raise Invalid(error.msg, errors=[error])
-    [outcome] = await store(session, tenant_id, [touch], now)
-    await session.commit()
-    count_created([outcome])
-    assert outcome.row is not None
-    return TouchStored(
-        **to_read(outcome.row).model_dump(), duplicate=outcome.status is ItemStatus.duplicate
-    )
+    [outcome] = await _record(db, checked, [touch], now)
+    duplicate = outcome.status is ItemStatus.duplicate
+    row: Mapping[Any, Any] | None = outcome.row
+    if duplicate:
+        async with db.driver() as driver:
+            row = await repository.row_by_id(driver.fetch, checked.tenant_id, outcome.id)
+    assert row is not None
+    return touch_document(row), duplicate
+
+
+async def record_batch_at_once(
+    db: Database, checked: KeyChecked, raw_items: Sequence[Any], now: datetime
+) -> list[ItemOutcome]:
+    """Store the valid items of a batch; report every item in input order."""
+    parsed = [parse_item(raw, index, now) for index, raw in enumerate(raw_items)]
+    valid = [item for item in parsed if isinstance(item, TouchIn)]
+    return _in_order(parsed, await _record(db, checked, valid, now))
 
 
 async def record_batch(
     session: AsyncSession, tenant_id: uuid.UUID, raw_items: Sequence[Any], now: datetime
 ) -> list[ItemOutcome]:
-    """Store the valid items of a batch; report every item in input order."""
+    """As ``record_batch_at_once``, in the caller's session (webhooks), and committed."""
     parsed = [parse_item(raw, index, now) for index, raw in enumerate(raw_items)]
     valid = [item for item in parsed if isinstance(item, TouchIn)]
-    stored = iter(await store(session, tenant_id, valid, now))
+    stored = await store(session, tenant_id, valid, now)
     await session.commit()
-    outcomes = [
-        next(stored) if isinstance(item, TouchIn) else ItemOutcome(ItemStatus.rejected, errors=item)
+    count_created(stored)
+    return _in_order(parsed, stored)
+
+
+def _in_order(
+    parsed: Sequence[TouchIn | list[ErrorItem]], stored: Sequence[ItemOutcome]
+) -> list[ItemOutcome]:
+    remaining = iter(stored)
+    return [
+        next(remaining)
+        if isinstance(item, TouchIn)
+        else ItemOutcome(ItemStatus.rejected, errors=item)
         for item in parsed
     ]
-    count_created(outcomes)
-    return outcomes
+
+
+async def _record(
+    db: Database, checked: KeyChecked, items: Sequence[TouchIn], now: datetime
+) -> list[ItemOutcome]:
+    """Store touches in one statement if they can be, else in a transaction with all they
+    change; either way the key's 401 and 403 come first."""
+    stored = await store_at_once(db, checked, items, now)
+    if stored is None:
+        async with db.sessions() as session:
+            await checked.guard.full(checked.request, session)
+            stored = await store(session, checked.tenant_id, items, now)
+            await session.commit()
+    count_created(stored)
+    return stored
+
+
+def touch_document(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A touch as the API shows it (the stored row, or the row about to be stored)."""
+    amount = row["amount"]
+    return {
+        "id": str(row["id"]), "customer_id": row["customer_id"], "channel": row["channel"],
+        "occurred_at": format_utc(row["occurred_at"]), "kind": _value(row["kind"]),
+        "direction": _value(row["direction"]), "outcome": row["outcome"],
+        "category": _value(row["category"]),
+        "actor": {
+            "rep_id": row["actor_rep_id"], "team": row["actor_team"],
+            "partner_id": row["actor_partner_id"],
+        },
+        "automated": row["automated"], "depth": _value(row["depth"]),
+        "amount": float(amount) if amount is not None else None, "source": row["source"],
+        "external_id": row["external_id"], "ref_external_id": row["ref_external_id"],
+        "campaign_id": row["campaign_id"], "metadata": row["metadata"],
+        "received_at": format_utc(row["received_at"]),
+    }  # fmt: skip
+
+
+def _value(value: Any) -> Any:
+    """An enum's value (a row built from the request holds enums; a stored one, text)."""
+    return getattr(value, "value", value)
 
 
 async def get_touch(session: AsyncSession, tenant_id: uuid.UUID, touch_id: uuid.UUID) -> TouchRead:

@@ -41,7 +41,6 @@ def upgrade() -> None:
         sa.Column("claimed_until", sa.DateTime(timezone=True)),
         _customer_fk(),
     )  # fmt: skip
-    op.create_index("ix_refresh_marks_seq", "refresh_marks", ["seq"])
     op.create_table(
         "status_documents",
         sa.Column("tenant_id", sa.Uuid(), primary_key=True),
@@ -69,6 +68,5 @@ def downgrade() -> None:
     op.drop_column("customer_schedules", "computed_seq")
     op.drop_index("ix_status_documents_valid_until", table_name="status_documents")
     op.drop_table("status_documents")
-    op.drop_index("ix_refresh_marks_seq", table_name="refresh_marks")
     op.drop_table("refresh_marks")
     op.execute("DROP SEQUENCE refresh_mark_seq")
