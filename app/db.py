@@ -1,7 +1,10 @@
 """Database plumbing: the declarative base, the engine and the per-request session."""
 
+import asyncio
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 import orjson
@@ -59,6 +62,8 @@ class Database:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # held by whoever refreshes stored verdicts in this process (see app.frequency)
+        self.refreshing = asyncio.Lock()
         self.sessions = make_sessionmaker(engine)
         self.read_sessions = make_sessionmaker(
             engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -78,6 +83,30 @@ class Database:
                     await connection.invalidate()
                 raise
 
+
+@dataclass(frozen=True, slots=True)
+class Positional:
+    """A statement written with named parameters (``:name``), in the driver's $n form."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, named: str) -> "Positional":
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        return cls(NAMED_PARAMETER.sub(number, named), tuple(names))
+
+    def args(self, params: Mapping[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+NAMED_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 Fetch = Callable[..., Awaitable[Sequence[Mapping[Any, Any]]]]
 """Run one statement (PostgreSQL's $n parameters) and answer its rows: an asyncpg

@@ -78,7 +78,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_sessionmaker = app.state.database.read_sessions
     app.state.idempotency_leases = Leases(app.state.sessionmaker, app.state.clock)
     refresher = app.state.refresher = Refresher(
-        app.state.sessionmaker, app.state.clock, settings.refresh_batch
+        app.state.database, app.state.clock, settings.refresh_batch
     )
     if settings.refresher:
         refresher.start()

@@ -20,7 +20,7 @@ import asyncpg
 
 from app.clock import SystemClock
 from app.config import Settings, get_settings
-from app.db import make_engine, make_sessionmaker
+from app.db import Database, make_engine, make_sessionmaker
 from app.embedded import database_url
 from app.frequency.refresher import drain_marks
 from app.policies import service as policies
@@ -111,7 +111,7 @@ async def seed(args: argparse.Namespace, layout: Layout, settings: Settings) -> 
     async with sessionmaker() as session:
         await refresh.tenant_changed(session, tenant_id)
         await session.commit()
-    while await drain_marks(sessionmaker, SystemClock(), 2000):
+    while await drain_marks(Database(engine), SystemClock(), 2000):
         pass
     _step(f"schedules of {layout.customers} customers", at)
     await engine.dispose()

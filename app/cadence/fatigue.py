@@ -98,8 +98,10 @@ def complaint_pause_reason(channel: str, end: datetime, policy: Policy) -> Reaso
 def reopens_at(profile: Profile, paused: dict[str, datetime]) -> datetime | None:
     """When every well-known channel is opted out or paused by a complaint: when the first
     pause ends (None if some channel is open)."""
+    if not paused:
+        return None
     open_channels = [c for c in WELL_KNOWN_CHANNELS if not is_opted_out(profile, c)]
-    if not paused or any(c not in paused for c in open_channels):
+    if any(c not in paused for c in open_channels):
         return None
     return min(paused[c] for c in open_channels) if open_channels else None
 

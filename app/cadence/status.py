@@ -34,6 +34,7 @@ from app.cadence.types import (
     SignalKind,
     Status,
     StatusCode,
+    TargetState,
     WindowCount,
 )
 from app.cadence.windows import Counter, Selector, Window
@@ -88,19 +89,20 @@ def evaluate(policy: Policy, profile: Profile, activity: Activity, as_of: dateti
     rule, counter, follow_up = parts.rule, parts.counter, parts.follow_up
     conditions = [*parts.suppressed, *parts.over]
     recheck = recheck_at(policy, profile, activity, parts.caps, conditions, parts.paused, as_of)
+    targets = tuple(target_state(t, counter, as_of) for t in rule.targets)
     return Status(
         as_of=as_of,
         policy_version=policy.version,
         rule=rule.name,
         status=_status_code(parts, as_of),
         contactable_now=is_contactable(policy, profile, activity, parts, as_of),
-        reasons=(*_reasons(policy, profile, activity, parts, as_of), *_targets_unmet(parts, as_of)),
+        reasons=(*_reasons(policy, profile, activity, parts, as_of), *_targets_unmet(targets)),
         last_contact_at=activity.last_contact_at,
         last_outbound_at=activity.last_outbound_at,
         last_inbound_at=activity.last_inbound_at,
         counts=_counts(counter, as_of),
         caps=tuple(c.state for c in parts.caps),
-        targets=tuple(target_state(t, counter, as_of) for t in rule.targets),
+        targets=targets,
         fatigue=parts.fatigue,
         next_follow_up=follow_up,
         suppressed_until=max((c.until for c in parts.suppressed if c.until), default=None),
@@ -219,14 +221,11 @@ def _reasons(
         yield Reason("cap_reached", message, state.frees_at)
 
 
-def _targets_unmet(parts: _Parts, as_of: datetime) -> Iterable[Reason]:
-    for target in parts.rule.targets:
-        progress = target_state(target, parts.counter, as_of)
-        if not progress.met:
+def _targets_unmet(targets: Iterable[TargetState]) -> Iterable[Reason]:
+    for target in targets:
+        if not target.met:
             depth = f" of {target.depth} depth or deeper" if target.depth else ""
-            message = (
-                f"{progress.done} of {target.min} contacts{depth} in {target.window_days} days."
-            )
+            message = f"{target.done} of {target.min} contacts{depth} in {target.window_days} days."
             yield Reason("target_unmet", message)
 
 

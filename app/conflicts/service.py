@@ -20,8 +20,7 @@ from app.customers import repository as customers_repo
 from app.customers.service import CustomerNotFound
 from app.db import Database
 from app.errors import Conflict, NotFound
-from app.frequency import documents
-from app.frequency import service as frequency
+from app.frequency import documents, judging
 from app.idempotency import gate as idempotency
 from app.policies import service as policies
 from app.refresh import service as refresh
@@ -135,7 +134,7 @@ async def judge(
     row = None
     if serialise and (row := await customers_repo.lock(session, tenant_id, customer_id)) is None:
         raise CustomerNotFound(customer_id)
-    policy, profile, activity, status = await frequency.judge_customer(
+    policy, profile, activity, status = await judging.judge_customer(
         session, tenant_id, customer_id, request.at, row
     )
     around = await surroundings(
@@ -182,7 +181,7 @@ async def check(db: Database, checked: KeyChecked, body: CheckIn, now: datetime)
             return _encode(await check_contact(session, principal, body, now))
     request = cadence.ContactRequest(body.channel, acting(principal, body.actor), now)
     verdict = cadence.check(
-        policy, frequency.to_profile(context), documents.decode_facts(context["facts"]),
+        policy, judging.to_profile(context), documents.decode_facts(context["facts"]),
         documents.standing(context["document"]), _around(context), request,
     )  # fmt: skip
     reasons = reason_dicts(principal, stored_reasons(verdict))

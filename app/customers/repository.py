@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.customers.schemas import CustomerFilters
+from app.db import Fetch
 from app.policies import repository as policies_repo
 
 customers = cast(Table, Customer.__table__)
@@ -266,6 +267,20 @@ async def lock(session: AsyncSession, tenant_id: uuid.UUID, customer_id: str) ->
     )
     row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
     return row
+
+
+WITH_POLICY_VERSION = (
+    "SELECT c.*, (SELECT coalesce(max(v.version), 0) FROM policy_versions v"
+    " WHERE v.tenant_id = $1) AS policy_version FROM customers c"
+    " WHERE c.tenant_id = $1 AND c.customer_id = ANY($2::text[]) ORDER BY c.customer_id"
+)
+
+
+async def profiles_with_policy_version(
+    fetch: Fetch, tenant_id: uuid.UUID, customer_ids: Sequence[str]
+) -> list[Mapping[Any, Any]]:
+    """As ``with_policy_version``, on the driver."""
+    return list(await fetch(WITH_POLICY_VERSION, tenant_id, sorted(set(customer_ids))))
 
 
 async def with_policy_version(

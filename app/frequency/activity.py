@@ -1,21 +1,19 @@
 """Assemble the engine's Activity for many customers from one set-based query."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from app import cadence
 from app.cadence.windows import MICROSECOND, day_span, span_of
+from app.db import Fetch
 from app.frequency import repository
 
 
 async def load(
-    session: AsyncSession,
+    fetch: Fetch,
     tenant_id: uuid.UUID,
     policy: cadence.Policy,
     profiles: Sequence[cadence.Profile],
@@ -27,7 +25,7 @@ async def load(
     at ``as_of`` and the locks active then."""
     signal_days = max(cadence.SIGNAL_LOOKBACK_DAYS, policy.complaint_pause_days)
     rows = await repository.activities(
-        session, tenant_id, {p.customer_id: p.stage_entered_at for p in profiles}, as_of,
+        fetch, tenant_id, {p.customer_id: p.stage_entered_at for p in profiles}, as_of,
         runs=plan.runs, segments=plan.segments, exact_days=sorted(plan.exact_days),
         signals_since=as_of - timedelta(days=signal_days),
         engaged_since=as_of - timedelta(days=max(cadence.FATIGUE_WINDOWS)),
@@ -40,7 +38,7 @@ def _latest(*instants: datetime | None) -> datetime | None:
     return max((t for t in instants if t is not None), default=None)
 
 
-def _activity(row: RowMapping, plan: cadence.BucketPlan) -> cadence.Activity:
+def _activity(row: Mapping[Any, Any], plan: cadence.BucketPlan) -> cadence.Activity:
     last_outbound, last_inbound = row["last_outbound_at"], row["last_inbound_at"]
     buckets = [
         *(_run(item, plan) for item in _items(row["runs"])),
@@ -119,8 +117,11 @@ def _bucket(
     until: datetime,
     first_at: datetime | None,
 ) -> cadence.DayCount:
-    tallies = dict(zip(repository.COUNT_COLUMNS, map(int, counts), strict=True))
-    return cadence.DayCount(first, channel, **tallies, after=after, until=until, first_at=first_at)
+    outbound, automated, inbound, light, value, deep, engaged = counts  # COUNT_COLUMNS
+    return cadence.DayCount(
+        first, channel, outbound, automated, inbound, light, value, deep, engaged,
+        after=after, until=until, first_at=first_at,
+    )  # fmt: skip
 
 
 def _event(item: list[Any]) -> cadence.ContactEvent:

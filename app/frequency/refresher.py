@@ -10,12 +10,11 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from app import metrics
 from app.clock import Clock
+from app.db import Database
 from app.errors import is_database_unavailable
-from app.frequency import repository, service
+from app.frequency import refreshing, repository
 from app.refresh import repository as marks
 
 log = logging.getLogger("touchbase.refresher")
@@ -23,8 +22,6 @@ log = logging.getLogger("touchbase.refresher")
 IDLE_SECONDS = 0.25
 UNAVAILABLE_SECONDS = 2.0
 STOP_GRACE_SECONDS = 10.0
-
-Sessions = async_sessionmaker[AsyncSession]
 
 
 def _by_tenant(items: Iterable[tuple[uuid.UUID, str, int]]) -> dict[uuid.UUID, dict[str, int]]:
@@ -34,42 +31,42 @@ def _by_tenant(items: Iterable[tuple[uuid.UUID, str, int]]) -> dict[uuid.UUID, d
     return grouped
 
 
-async def drain_marks(sessions: Sessions, clock: Clock, limit: int) -> int:
+async def drain_marks(db: Database, clock: Clock, limit: int) -> int:
     """Refresh up to ``limit`` marked customers, oldest marks first; how many were taken."""
     now = clock.now()
-    async with sessions() as session:
-        claimed = await marks.claim(session, now, now + service.CLAIM, limit)
+    async with db.sessions() as session:
+        claimed = await marks.claim(session, now, now + refreshing.CLAIM, limit)
         await session.commit()
     grouped = _by_tenant((c.tenant_id, c.customer_id, c.seq) for c in claimed)
     for tenant_id, seqs in grouped.items():
-        async with sessions() as session:
-            await service.refresh(session, tenant_id, seqs, clock.now())
-            await session.commit()
+        await refreshing.refresh(db, tenant_id, seqs, clock.now())
     metrics.REFRESHED.labels("marked").inc(len(claimed))
     return len(claimed)
 
 
-async def renew_expired(sessions: Sessions, clock: Clock, limit: int) -> int:
+async def renew_expired(db: Database, clock: Clock, limit: int) -> int:
     """Judge again up to ``limit`` customers whose stored document time has made untrue."""
     now = clock.now()
-    async with sessions() as session:
-        expired = await repository.expired_documents(session, now, limit)
+    async with db.driver() as driver, driver.transaction():
+        expired = await repository.expired_documents(driver.fetch, now, limit)
         for tenant_id, seqs in _by_tenant(expired).items():
-            await service.store_verdicts(session, tenant_id, seqs, now)
-        await session.commit()
+            verdicts = await refreshing.judge(db, tenant_id, seqs, now)
+            await refreshing.store(driver.fetch, tenant_id, verdicts)
     metrics.REFRESHED.labels("expired").inc(len(expired))
     return len(expired)
 
 
-async def run_round(sessions: Sessions, clock: Clock, limit: int) -> int:
-    return await drain_marks(sessions, clock, limit) + await renew_expired(sessions, clock, limit)
+async def run_round(db: Database, clock: Clock, limit: int) -> int:
+    """A round, while no list of this process refreshes verdicts itself."""
+    async with db.refreshing:
+        return await drain_marks(db, clock, limit) + await renew_expired(db, clock, limit)
 
 
 class Refresher:
     """Runs rounds while there is work, and polls when there is none."""
 
-    def __init__(self, sessions: Sessions, clock: Clock, limit: int) -> None:
-        self.sessions, self.clock, self.limit = sessions, clock, limit
+    def __init__(self, db: Database, clock: Clock, limit: int) -> None:
+        self.db, self.clock, self.limit = db, clock, limit
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._round = asyncio.Lock()  # held while a round runs
@@ -104,7 +101,7 @@ class Refresher:
         """A round; how long to rest before the next (none while there is more to do)."""
         try:
             async with self._round:
-                done = await run_round(self.sessions, self.clock, self.limit)
+                done = await run_round(self.db, self.clock, self.limit)
         except Exception as exc:
             if is_database_unavailable(exc):
                 return UNAVAILABLE_SECONDS

@@ -8,7 +8,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    RowMapping,
     Table,
     and_,
     or_,
@@ -18,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
+from app.db import Fetch, Positional
 from app.frequency.list_queries import ListScope
 from app.frequency.models import CustomerDayCount, CustomerSchedule
 from app.refresh.models import RefreshMark
@@ -121,7 +121,7 @@ SIGNAL_CHANNEL = (
 
 # Everything the engine reads of each customer, in one round trip. LATERAL keeps each stretch
 # of contacts one range of an index, never a customer's whole history filtered afterwards.
-ACTIVITY = text(
+ACTIVITY = Positional.of(
     "SELECT u.customer_id, "
     + _latest("occurred_at", OUTBOUND_CONTACT)
     + " AS last_outbound_at, "
@@ -208,7 +208,7 @@ ACTIVITY = text(
 
 
 async def activities(
-    session: AsyncSession,
+    fetch: Fetch,
     tenant_id: uuid.UUID,
     stage_since: Mapping[str, datetime],
     as_of: datetime,
@@ -219,7 +219,7 @@ async def activities(
     signals_since: datetime,
     engaged_since: datetime,
     ordinal_limit: int,
-) -> list[RowMapping]:
+) -> list[Mapping[Any, Any]]:
     """Per customer (by id, with the instant its stage began): its last contacts (personal
     ones too), its outbound personal contacts in the stage (up to ``ordinal_limit``), its
     first touch after ``as_of``, and as JSON arrays its day counts summed per run, its
@@ -241,7 +241,7 @@ async def activities(
         "engaged_since": engaged_since,
         "ordinal_limit": ordinal_limit,
     }
-    return list((await session.execute(ACTIVITY, params)).mappings())
+    return list(await fetch(ACTIVITY.sql, *ACTIVITY.args(params)))
 
 
 SCHEDULE_COLUMNS = (
@@ -253,7 +253,7 @@ SCHEDULE_COLUMNS = (
     ("computed_seq", "bigint"),
 )  # fmt: skip
 
-UPSERT_SCHEDULES = text(
+UPSERT_SCHEDULES = Positional.of(
     "INSERT INTO customer_schedules (tenant_id, "
     + ", ".join(name for name, _ in SCHEDULE_COLUMNS)
     + ") SELECT CAST(:tenant_id AS uuid), u.* FROM unnest("
@@ -269,7 +269,7 @@ DOCUMENT_COLUMNS = (
     ("computed_at", "timestamptz"), ("valid_until", "timestamptz"), ("computed_seq", "bigint"),
 )  # fmt: skip
 
-UPSERT_DOCUMENTS = text(
+UPSERT_DOCUMENTS = Positional.of(
     "INSERT INTO status_documents (tenant_id, "
     + ", ".join(name for name, _ in DOCUMENT_COLUMNS)
     + ") SELECT CAST(:tenant_id AS uuid), u.* FROM unnest("
@@ -281,8 +281,8 @@ UPSERT_DOCUMENTS = text(
 
 
 async def _upsert(
-    session: AsyncSession,
-    statement: Any,
+    fetch: Fetch,
+    statement: Positional,
     columns: Sequence[tuple[str, str]],
     tenant_id: uuid.UUID,
     rows: Sequence[dict[str, Any]],
@@ -292,19 +292,19 @@ async def _upsert(
         params: dict[str, Any] = {"tenant_id": tenant_id}
         for name, _ in columns:
             params[name] = [row[name] for row in rows]
-        await session.execute(statement, params)
+        await fetch(statement.sql, *statement.args(params))
 
 
 async def upsert_schedules(
-    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
+    fetch: Fetch, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
-    await _upsert(session, UPSERT_SCHEDULES, SCHEDULE_COLUMNS, tenant_id, rows)
+    await _upsert(fetch, UPSERT_SCHEDULES, SCHEDULE_COLUMNS, tenant_id, rows)
 
 
 async def upsert_documents(
-    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
+    fetch: Fetch, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
-    await _upsert(session, UPSERT_DOCUMENTS, DOCUMENT_COLUMNS, tenant_id, rows)
+    await _upsert(fetch, UPSERT_DOCUMENTS, DOCUMENT_COLUMNS, tenant_id, rows)
 
 
 # The key, and the stored document if it may be served now (no mark, judged by now, not yet
@@ -350,7 +350,7 @@ async def documents_of(
 
 # Every path that stores verdicts locks schedules before documents, each in customer order:
 # here the schedules of the expired documents, skipping those another refresher holds.
-EXPIRED_DOCUMENTS = text(
+EXPIRED_DOCUMENTS = Positional.of(
     "SELECT s.tenant_id, s.customer_id, s.computed_seq FROM customer_schedules s"
     " JOIN (SELECT tenant_id, customer_id FROM status_documents WHERE valid_until <= :now"
     " ORDER BY valid_until LIMIT :limit) AS d USING (tenant_id, customer_id)"
@@ -359,12 +359,12 @@ EXPIRED_DOCUMENTS = text(
 
 
 async def expired_documents(
-    session: AsyncSession, now: datetime, limit: int
+    fetch: Fetch, now: datetime, limit: int
 ) -> list[tuple[uuid.UUID, str, int]]:
     """Customers whose stored document time has made untrue, oldest first, with the seq
     their verdict accounts for; held until the caller's transaction ends."""
-    rows = await session.execute(EXPIRED_DOCUMENTS, {"now": now, "limit": limit})
-    return [(r.tenant_id, r.customer_id, r.computed_seq) for r in rows]
+    rows = await fetch(EXPIRED_DOCUMENTS.sql, *EXPIRED_DOCUMENTS.args({"now": now, "limit": limit}))
+    return [(r["tenant_id"], r["customer_id"], r["computed_seq"]) for r in rows]
 
 
 @dataclass(frozen=True, slots=True)

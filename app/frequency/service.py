@@ -2,130 +2,16 @@
 
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import cadence
 from app.auth import KeyChecked
-from app.cadence.fatigue import FOREVER
 from app.customers import repository as customers_repo
 from app.db import Database
-from app.errors import NotFound
-from app.frequency import activity as activity_store
-from app.frequency import documents, list_queries, repository
-from app.policies import service as policies
-from app.refresh import repository as marks
-from app.schemas import LATEST_JUDGED
-
-# How many customers one refresh evaluates per round of queries.
-REFRESH_CHUNK = 500
-# A run of days, then a day, then its contacts: at most this many finer reads of a status.
-MAX_REFINEMENTS = 3
-
-
-def to_profile(row: Mapping[Any, Any]) -> cadence.Profile:
-    prefs: dict[str, Any] = row["preferences"] or {}
-    quiet = prefs.get("quiet_hours")
-    paused = prefs.get("paused_until")
-    return cadence.Profile(
-        customer_id=row["customer_id"],
-        created_at=row["created_at"],
-        stage_entered_at=row["stage_entered_at"],
-        segment=row["segment"],
-        stage=row["stage"],
-        market=row["market"],
-        industry=row["industry"],
-        owner_rep=row["owner_rep"],
-        owner_team=row["owner_team"],
-        timezone=row["timezone"],
-        country=row["country"],
-        opted_out_channels=frozenset(prefs.get("opted_out_channels") or ()),
-        # a pause "for ever" (say to 9999-12-31) is held to the last instant the engine judges
-        paused_until=min(datetime.fromisoformat(paused), LATEST_JUDGED) if paused else None,
-        preferred_channels=tuple(prefs.get("preferred_channels") or ()),
-        max_contacts_per_30d=prefs.get("max_contacts_per_30d"),
-        quiet_hours=cadence.HoursRange(
-            time.fromisoformat(quiet["start"]), time.fromisoformat(quiet["end"])
-        )
-        if quiet
-        else None,
-    )
-
-
-async def judge_many(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    policy: cadence.Policy,
-    profiles: Sequence[cadence.Profile],
-    as_of: datetime,
-) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
-    """Every profile's activity and status at ``as_of``, with a few queries for the whole set."""
-    if not profiles:
-        return {}
-    windows = set().union(*(cadence.window_days_needed(policy, p, as_of) for p in profiles))
-
-    async def judge(
-        group: Sequence[cadence.Profile], plan: cadence.BucketPlan
-    ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
-        activities = await activity_store.load(session, tenant_id, policy, group, as_of, plan)
-        judged = {}
-        for profile in group:
-            activity = activities[profile.customer_id]
-            judged[profile.customer_id] = (
-                activity,
-                cadence.evaluate(policy, profile, activity, as_of),
-            )
-        return judged
-
-    plan = cadence.plan_buckets(windows, as_of)
-    judged = await judge(profiles, plan)
-    # A cap frees inside a bucket: read its days in finer grain (a run of days day by day,
-    # then a day contact by contact) and judge those customers again.
-    for _ in range(MAX_REFINEMENTS):
-        again = [p for p in profiles if judged[p.customer_id][1].missing_days]
-        if not again:
-            break
-        missing = frozenset().union(*(judged[p.customer_id][1].missing_days for p in again))
-        exact, split = plan.refined(missing)
-        plan = cadence.plan_buckets(windows, as_of, exact_days=exact, split_days=split)
-        judged |= await judge(again, plan)
-    return judged
-
-
-async def evaluate_many(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    policy: cadence.Policy,
-    profiles: Sequence[cadence.Profile],
-    as_of: datetime,
-) -> dict[str, cadence.Status]:
-    """Every profile's status at ``as_of``."""
-    judged = await judge_many(session, tenant_id, policy, profiles, as_of)
-    return {customer_id: status for customer_id, (_, status) in judged.items()}
-
-
-async def judge_customer(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    customer_id: str,
-    as_of: datetime,
-    row: RowMapping | None = None,
-) -> tuple[cadence.Policy, cadence.Profile, cadence.Activity, cadence.Status]:
-    """One customer's status at ``as_of``, judged live, with what it was judged from
-    (``row``: the profile with its policy version, if the caller holds it already)."""
-    if row is None:
-        row = await customers_repo.get_with_policy_version(session, tenant_id, customer_id)
-    if row is None:
-        raise NotFound(f"No customer {customer_id!r}.")
-    policy = await policies.policy_version(session, tenant_id, row["policy_version"])
-    profile = to_profile(row)
-    judged = await judge_many(session, tenant_id, policy, [profile], as_of)
-    activity, status = judged[customer_id]
-    return policy, profile, activity, status
+from app.frequency import documents, list_queries, refreshing, repository
+from app.frequency.judging import judge_customer, judge_many, policy_of, to_profile
 
 
 async def read_status(
@@ -156,14 +42,13 @@ async def lookup_statuses(
     if as_of != now:
         stored = dict.fromkeys(stored)
     live = [customer_id for customer_id, document in stored.items() if document is None]
-    async with db.read_sessions() as session:
-        rows = await customers_repo.with_policy_version(session, tenant_id, live)
+    async with db.driver() as driver:
+        rows = await customers_repo.profiles_with_policy_version(driver.fetch, tenant_id, live)
         if rows:
-            policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
-            statuses = await evaluate_many(
-                session, tenant_id, policy, [to_profile(r) for r in rows], as_of
-            )
-            stored |= {cid: documents.encode(cid, status) for cid, status in statuses.items()}
+            policy = await policy_of(db, tenant_id, rows[0]["policy_version"])
+            profiles = [to_profile(r) for r in rows]
+            judged = await judge_many(driver.fetch, tenant_id, policy, profiles, as_of)
+            stored |= {c: documents.encode(c, status) for c, (_, status) in judged.items()}
     found = [
         documents.at_instant(document, as_of)
         for customer_id in customer_ids
@@ -171,104 +56,6 @@ async def lookup_statuses(
     ]
     not_found = [c for c in customer_ids if c not in stored]
     return b'{"items":[' + b",".join(found) + b'],"not_found":' + orjson.dumps(not_found) + b"}"
-
-
-def schedule_row(
-    policy: cadence.Policy, profile: cadence.Profile, status: cadence.Status, now: datetime
-) -> dict[str, Any]:
-    follow_up = status.next_follow_up
-    return {
-        "customer_id": profile.customer_id,
-        "policy_version": policy.version,
-        "rule": status.rule,
-        "due_at": follow_up.due_at,
-        "overdue_at": follow_up.overdue_at,
-        "never_contacted": follow_up.counted_from is None,
-        "suppressed_until": status.suppressed_until,
-        # Over-contacted with no known end holds until the next recheck, or for good.
-        "over_until": status.over_until
-        or (FOREVER if status.status is cadence.StatusCode.over_contacted else None),
-        "recheck_at": status.recheck_at,
-        "weight": float(policy.segment_weights.get(profile.segment or "", 1)),
-        "owner_rep": profile.owner_rep,
-        "owner_team": profile.owner_team,
-        "segment": profile.segment,
-        "stage": profile.stage,
-        "refreshed_at": now,
-    }
-
-
-def document_row(
-    customer_id: str, activity: cadence.Activity, status: cadence.Status, now: datetime
-) -> dict[str, Any]:
-    return {
-        "customer_id": customer_id,
-        "document": documents.encode(customer_id, status),
-        "facts": documents.encode_facts(activity),
-        "computed_at": now,
-        "valid_until": status.valid_until,
-    }
-
-
-async def store_verdicts(
-    session: AsyncSession, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
-) -> None:
-    """Judge these customers at ``now`` and store their schedules and status documents,
-    each accounting for the refresh mark of the seq given (an older one never overwrites
-    a newer)."""
-    rows = await customers_repo.with_policy_version(session, tenant_id, list(seqs))
-    if not rows:
-        return
-    policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
-    for start in range(0, len(rows), REFRESH_CHUNK):
-        profiles = [to_profile(row) for row in rows[start : start + REFRESH_CHUNK]]
-        judged = await judge_many(session, tenant_id, policy, profiles, now)
-        schedules, docs = [], []
-        for profile in profiles:
-            activity, status = judged[profile.customer_id]
-            seq = {"computed_seq": seqs[profile.customer_id]}
-            schedules.append({**schedule_row(policy, profile, status, now), **seq})
-            docs.append({**document_row(profile.customer_id, activity, status, now), **seq})
-        await repository.upsert_schedules(session, tenant_id, schedules)
-        await repository.upsert_documents(session, tenant_id, docs)
-
-
-async def refresh(
-    session: AsyncSession, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
-) -> None:
-    """Store fresh verdicts of marked customers (id -> the seq of the mark seen) and remove
-    the marks they account for; the caller commits."""
-    await store_verdicts(session, tenant_id, seqs, now)
-    await marks.settle(session, tenant_id, dict(seqs))
-
-
-# A mark a refresher claimed may be taken up by another after this (it died mid-round).
-CLAIM = timedelta(seconds=60)
-# Stale verdicts are refreshed in rounds of this many (each its own transaction) before a
-# list answers, until none is left in its scope.
-LAZY_REFRESH_CHUNK = 2000
-
-
-async def refresh_stale(
-    session: AsyncSession, tenant_id: uuid.UUID, scope: repository.Scope, now: datetime
-) -> None:
-    """Bring the schedules a list is about to read up to date with what /status says now:
-    the marked customers of its scope (their marks claimed first, so a write meanwhile is
-    not lost), and those whose recheck time has passed."""
-    done: set[str] = set()
-    while True:
-        marked = await repository.marked_in_scope(session, tenant_id, scope, LAZY_REFRESH_CHUNK)
-        stale = await repository.expired_in_scope(
-            session, tenant_id, scope, now, LAZY_REFRESH_CHUNK
-        )
-        claimed = await marks.claim_these(session, tenant_id, list(marked), now + CLAIM)
-        await session.commit()
-        todo = {c: seq for c, seq in (stale | claimed).items() if c not in done}
-        if not todo:
-            return
-        await refresh(session, tenant_id, todo, now)
-        await session.commit()
-        done.update(todo)
 
 
 async def work_queue(
@@ -331,6 +118,5 @@ async def _fresh_page(
         checked.admit(rows[0] if rows else None)
         if refreshed or not rows[0]["stale"]:
             break
-        async with db.sessions() as session:
-            await refresh_stale(session, checked.tenant_id, repository.Scope.of(scope), now)
+        await refreshing.refresh_stale(db, checked.tenant_id, repository.Scope.of(scope), now)
     return [row for row in rows if row["customer_id"] is not None]

@@ -1,7 +1,7 @@
 """SQL for refresh marks: set-based marking, claiming in rounds, settling after a refresh."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -9,6 +9,7 @@ from typing import cast
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Fetch, Positional
 from app.refresh.models import RefreshMark
 
 marks = cast(Table, RefreshMark.__table__)
@@ -104,7 +105,7 @@ async def seqs_of(
 
 # A mark goes only if no change came after the seq the refresh accounted for; one that did
 # is handed back at once for the next round.
-SETTLE = text(
+SETTLE = Positional.of(
     "WITH done AS (DELETE FROM refresh_marks m USING unnest(CAST(:ids AS text[]),"
     " CAST(:seqs AS bigint[])) AS u(id, seq) WHERE m.tenant_id = :tenant_id"
     " AND m.customer_id = u.id AND m.seq = u.seq RETURNING m.customer_id)"
@@ -114,17 +115,17 @@ SETTLE = text(
 )
 
 
-async def settle(session: AsyncSession, tenant_id: uuid.UUID, seqs: dict[str, int]) -> None:
+LOCK_MARKS = (
+    "SELECT customer_id FROM refresh_marks WHERE tenant_id = $1 AND customer_id = ANY($2::text[])"
+    " ORDER BY customer_id FOR UPDATE"
+)
+
+
+async def settle(fetch: Fetch, tenant_id: uuid.UUID, seqs: Mapping[str, int]) -> None:
     """Remove the marks a refresh accounted for (customer id -> the seq it saw); they are
     locked in customer order first, the order writers mark in."""
     if seqs:
         ids = sorted(seqs)
-        lock = (
-            select(marks.c.customer_id)
-            .where(marks.c.tenant_id == tenant_id, marks.c.customer_id.in_(ids))
-            .order_by(marks.c.customer_id)
-            .with_for_update()
-        )
-        await session.execute(lock)
+        await fetch(LOCK_MARKS, tenant_id, ids)
         params = {"tenant_id": tenant_id, "ids": ids, "seqs": [seqs[i] for i in ids]}
-        await session.execute(SETTLE, params)
+        await fetch(SETTLE.sql, *SETTLE.args(params))

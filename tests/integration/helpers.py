@@ -169,7 +169,7 @@ async def drain_refresh_marks(app: FastAPI, clock: Clock) -> None:
     """Refresh every marked customer now, as the background refresher would: rounds until
     no mark is left, waiting for a round the refresher itself has under way."""
     for _ in range(100):
-        while await drain_marks(app.state.sessionmaker, clock, 500):
+        while await drain_marks(app.state.database, clock, 500):
             pass
         await app.state.refresher.round_ended()
         async with app.state.sessionmaker() as session:

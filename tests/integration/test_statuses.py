@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.cadence.types import WELL_KNOWN_CHANNELS
 from app.clock import FixedClock
-from app.frequency import service as frequency_service
+from app.frequency import refreshing
 from app.frequency.models import CustomerSchedule
 from app.tenants.service import tenant_of_key
 from tests.conftest import NOW, Tenant
@@ -333,7 +333,7 @@ class TestAgreement:
     async def test_lists_agree_when_more_schedules_are_stale_than_one_refresh_round_takes(
         self, admin: httpx.AsyncClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(frequency_service, "LAZY_REFRESH_CHUNK", 2)
+        monkeypatch.setattr(refreshing, "LAZY_REFRESH_CHUNK", 2)
         await a_varied_book(admin, clock)
         await assert_agreement(admin, NOW)
         clock.set(NOW + 31 * DAY)

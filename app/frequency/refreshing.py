@@ -1,0 +1,148 @@
+"""Storing fresh verdicts: the schedules (for queues and lists) and status documents (for
+reads) of a set of customers, judged in chunks, the next chunk's reads under way while one
+is judged, and stored in one short transaction that settles their refresh marks."""
+
+import asyncio
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from app import cadence
+from app.cadence.fatigue import FOREVER
+from app.customers import repository as customers_repo
+from app.db import Database, Fetch
+from app.frequency import documents, repository
+from app.frequency.judging import judge_many, policy_of, to_profile
+from app.refresh import repository as marks
+
+# A mark a refresher claimed may be taken up by another after this (it died mid-round).
+CLAIM = timedelta(seconds=60)
+CHUNK = 250  # customers judged from one read
+READS_AHEAD = 2  # chunks read at once: one judged while the next one's rows come in
+# Stale verdicts are refreshed in rounds of this many before a list answers.
+LAZY_REFRESH_CHUNK = 2000
+
+
+def schedule_row(
+    policy: cadence.Policy, profile: cadence.Profile, status: cadence.Status, now: datetime
+) -> dict[str, Any]:
+    follow_up = status.next_follow_up
+    return {
+        "customer_id": profile.customer_id,
+        "policy_version": policy.version,
+        "rule": status.rule,
+        "due_at": follow_up.due_at,
+        "overdue_at": follow_up.overdue_at,
+        "never_contacted": follow_up.counted_from is None,
+        "suppressed_until": status.suppressed_until,
+        # Over-contacted with no known end holds until the next recheck, or for good.
+        "over_until": status.over_until
+        or (FOREVER if status.status is cadence.StatusCode.over_contacted else None),
+        "recheck_at": status.recheck_at,
+        "weight": float(policy.segment_weights.get(profile.segment or "", 1)),
+        "owner_rep": profile.owner_rep,
+        "owner_team": profile.owner_team,
+        "segment": profile.segment,
+        "stage": profile.stage,
+        "refreshed_at": now,
+    }
+
+
+def document_row(
+    customer_id: str, activity: cadence.Activity, status: cadence.Status, now: datetime
+) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "document": documents.encode(customer_id, status),
+        "facts": documents.encode_facts(activity),
+        "computed_at": now,
+        "valid_until": status.valid_until,
+    }
+
+
+Verdicts = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # schedules, documents
+
+
+async def judge(
+    db: Database, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
+) -> Verdicts:
+    """The rows to store for these customers, judged at ``now``, each accounting for the
+    refresh mark of the seq given (an older one never overwrites a newer)."""
+    async with db.driver() as driver:
+        rows = await customers_repo.profiles_with_policy_version(
+            driver.fetch, tenant_id, list(seqs)
+        )
+    if not rows:
+        return [], []
+    policy = await policy_of(db, tenant_id, rows[0]["policy_version"])
+    ahead = asyncio.Semaphore(READS_AHEAD)
+
+    async def chunk(profiles: Sequence[cadence.Profile]) -> Verdicts:
+        async with ahead, db.driver() as driver:
+            judged = await judge_many(driver.fetch, tenant_id, policy, profiles, now)
+        schedules, docs = [], []
+        for profile in profiles:
+            activity, status = judged[profile.customer_id]
+            seq = {"computed_seq": seqs[profile.customer_id]}
+            schedules.append({**schedule_row(policy, profile, status, now), **seq})
+            docs.append({**document_row(profile.customer_id, activity, status, now), **seq})
+        return schedules, docs
+
+    profiles = [to_profile(row) for row in rows]
+    parts = await asyncio.gather(
+        *(chunk(profiles[i : i + CHUNK]) for i in range(0, len(profiles), CHUNK))
+    )
+    return [r for s, _ in parts for r in s], [r for _, d in parts for r in d]
+
+
+async def store(
+    fetch: Fetch,
+    tenant_id: uuid.UUID,
+    verdicts: Verdicts,
+    settled: Mapping[str, int] | None = None,
+) -> None:
+    """Store judged verdicts and (``settled``) remove the marks they account for. Every
+    path that stores verdicts locks schedules, then documents, then marks, each in customer
+    order: concurrent refreshers wait for one another, never deadlock."""
+    schedules, docs = verdicts
+    await repository.upsert_schedules(fetch, tenant_id, schedules)
+    await repository.upsert_documents(fetch, tenant_id, docs)
+    if settled:
+        await marks.settle(fetch, tenant_id, settled)
+
+
+async def refresh(
+    db: Database, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
+) -> None:
+    """Store fresh verdicts of marked customers (id -> the seq of the mark seen) and remove
+    the marks they account for."""
+    verdicts = await judge(db, tenant_id, seqs, now)
+    async with db.driver() as driver, driver.transaction():
+        await store(driver.fetch, tenant_id, verdicts, seqs)
+
+
+async def refresh_stale(
+    db: Database, tenant_id: uuid.UUID, scope: repository.Scope, now: datetime
+) -> None:
+    """Bring the schedules a list is about to read up to date with what /status says now:
+    the marked customers of its scope (their marks claimed first, so a write meanwhile is
+    not lost), and those whose recheck time has passed. The background refresher of this
+    process waits meanwhile: both would take the one core."""
+    done: set[str] = set()
+    async with db.refreshing:
+        while True:
+            async with db.sessions() as session:
+                marked = await repository.marked_in_scope(
+                    session, tenant_id, scope, LAZY_REFRESH_CHUNK
+                )
+                stale = await repository.expired_in_scope(
+                    session, tenant_id, scope, now, LAZY_REFRESH_CHUNK
+                )
+                claimed = await marks.claim_these(session, tenant_id, list(marked), now + CLAIM)
+                await session.commit()
+            todo = {c: seq for c, seq in (stale | claimed).items() if c not in done}
+            if not todo:
+                return
+            await refresh(db, tenant_id, todo, now)
+            done.update(todo)
