@@ -65,6 +65,11 @@ class KeyChecked:
     def tenant_id(self) -> uuid.UUID:
         return self.credentials.tenant_id
 
+    @property
+    def key_and_roles(self) -> tuple[bytes, list[str]]:
+        """The key's hash and the roles the route admits, for its statement to check."""
+        return self.credentials.key_hash, [role.value for role in self.guard.roles]
+
     def admit(self, key: Mapping[Any, Any] | None) -> Principal:
         return self.guard.admit(self.request, tenants.principal_of(self.credentials, key))
 

@@ -15,14 +15,14 @@ from typing import Any, TypeAlias
 from pydantic import ValidationError
 from sqlalchemy import NullPool, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from app import embedded, importer, migrations
 from app import logging as app_logging
 from app.clock import SystemClock
 from app.config import Settings, get_settings, to_async_url
-from app.db import make_engine, make_sessionmaker
+from app.db import Database, make_engine
 from app.tenants.schemas import ApiKeyCreate, ApiKeyCreated, Role
 from app.tenants.service import create_key_for_tenant_name
 
@@ -238,12 +238,10 @@ def _database_url(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def _sessions(
-    settings: Settings, url: str
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+async def _database(settings: Settings, url: str) -> AsyncIterator[Database]:
     engine = make_engine(settings, url)
     try:
-        yield make_sessionmaker(engine)
+        yield Database(engine)
     finally:
         await engine.dispose()
 
@@ -345,7 +343,7 @@ def _validation_message(exc: ValidationError) -> str:
 async def _create_key(
     settings: Settings, url: str, tenant: str, request: ApiKeyCreate
 ) -> ApiKeyCreated:
-    async with _sessions(settings, url) as sessionmaker, sessionmaker() as session:
+    async with _database(settings, url) as db, db.sessions() as session:
         return await create_key_for_tenant_name(session, tenant, request, SystemClock().now())
 
 
@@ -373,14 +371,14 @@ async def _import(
     kind: importer.Kind[Any],
     lines: Iterable[importer.Line],
 ) -> importer.Summary:
-    async with _sessions(settings, url) as sessionmaker:
-        async with sessionmaker() as session:
+    async with _database(settings, url) as db:
+        async with db.sessions() as session:
             tenant_id = await importer.find_tenant(session, args.tenant)
         if tenant_id is None:
             raise CliError(
                 f"no tenant named {args.tenant!r}; `touchbase keys create --tenant` creates one"
             )
-        loader = importer.Loader(sessionmaker, tenant_id, SystemClock(), _report, kind)
+        loader = importer.Loader(db, tenant_id, SystemClock(), _report, kind)
         with tqdm(file=sys.stderr, unit=" lines", disable=None, mininterval=0.5) as bar:
             return await loader.load(lines, args.batch_size, bar.update)
 

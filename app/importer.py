@@ -15,6 +15,7 @@ the file is rejected, so what a file stores does not depend on how it is cut int
 importing it again changes nothing.
 """
 
+import asyncio
 import csv
 import hashlib
 import io
@@ -33,11 +34,12 @@ from typing import Any, Generic, Literal, TextIO, TypeVar
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import Clock
 from app.customers import service as customers
 from app.customers.schemas import CustomerBatchItem
+from app.db import Database
 from app.errors import ErrorItem
 from app.tenants.models import Tenant
 from app.touches import service as touches
@@ -51,6 +53,9 @@ BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 DEFAULT_SOURCE = "import"
 KEY_PREFIX = "import-"
 KEY_HEX_DIGITS = 40
+# Turns of the event loop a batch's store takes to send its statement (it then waits on the
+# socket while the next batch is checked).
+STEPS_TO_SEND = 3
 # Bytes that are not UTF-8 arrive as lone surrogates under the "surrogateescape" handler.
 UNDECODABLE = re.compile("[\udc80-\udcff]")
 
@@ -156,9 +161,9 @@ class Kind(ABC, Generic[Item]):
 
     @abstractmethod
     async def store(
-        self, session: AsyncSession, tenant_id: uuid.UUID, items: list[Item], now: datetime
+        self, db: Database, tenant_id: uuid.UUID, items: list[Item], now: datetime
     ) -> list[str]:
-        """Store valid items (uncommitted); each one's outcome."""
+        """Store valid items, committed; each one's outcome."""
 
 
 def _where(error: ErrorItem, whole: str) -> Error:
@@ -179,9 +184,9 @@ class TouchKind(Kind[TouchIn]):
         return parsed if isinstance(parsed, TouchIn) else [_where(e, "touch") for e in parsed]
 
     async def store(
-        self, session: AsyncSession, tenant_id: uuid.UUID, items: list[TouchIn], now: datetime
+        self, db: Database, tenant_id: uuid.UUID, items: list[TouchIn], now: datetime
     ) -> list[str]:
-        outcomes = await touches.store(session, tenant_id, items, now)
+        outcomes = await touches.save(db, tenant_id, items, now)
         return ["created" if o.status is ItemStatus.created else "duplicates" for o in outcomes]
 
 
@@ -205,13 +210,11 @@ class CustomerKind(Kind[CustomerBatchItem]):
         return parsed
 
     async def store(
-        self,
-        session: AsyncSession,
-        tenant_id: uuid.UUID,
-        items: list[CustomerBatchItem],
-        now: datetime,
+        self, db: Database, tenant_id: uuid.UUID, items: list[CustomerBatchItem], now: datetime
     ) -> list[str]:
-        created = await customers.store(session, tenant_id, items, now)
+        async with db.sessions() as session:
+            created = await customers.store(session, tenant_id, items, now)
+            await session.commit()
         return ["created" if created[item.customer_id] else "replaced" for item in items]
 
 
@@ -413,11 +416,23 @@ async def find_tenant(session: AsyncSession, name: str) -> uuid.UUID | None:
     return await session.scalar(select(Tenant.id).where(Tenant.name == name))
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A batch validated: its valid items and each rejected line's errors."""
+
+    now: datetime  # what it was checked against, and stored at
+    valid: list[Any]
+    rejected: list[tuple[int, list[Error]]]
+
+
 @dataclass(slots=True)
 class Loader:
-    """Validates and stores batches of lines of one kind for one tenant, keeping the tally."""
+    """Validates and stores batches of lines of one kind for one tenant, keeping the tally.
 
-    sessionmaker: async_sessionmaker[AsyncSession]
+    A batch is validated while the one before it is being stored: the database works on one
+    core while this process reads and checks the next batch on the other."""
+
+    db: Database
     tenant_id: uuid.UUID
     clock: Clock
     report: Callable[[str], None]
@@ -432,30 +447,44 @@ class Loader:
     ) -> Summary:
         """Every line, one transaction per batch; the summary of the whole run."""
         started = time.perf_counter()
-        for batch in batches(lines, batch_size):
-            await self.load_batch(batch)
-            advance(len(batch))
+        storing: asyncio.Task[None] | None = None
+        try:
+            for batch in batches(lines, batch_size):
+                checked = self.check(batch)
+                if storing is not None:
+                    await storing
+                self.tell(checked)
+                storing = asyncio.create_task(self.store(checked, len(batch), advance))
+                for _ in range(STEPS_TO_SEND):  # until its statement is on its way
+                    await asyncio.sleep(0)
+            if storing is not None:
+                await storing
+        finally:
+            if storing is not None and not storing.done():
+                storing.cancel()
         self.summary.seconds = time.perf_counter() - started
         return self.summary
 
-    async def load_batch(self, batch: list[Line]) -> None:
-        """Store the batch's valid records and commit; report the others."""
+    def check(self, batch: list[Line]) -> Checked:
         now = self.clock.now()
-        valid: list[Any] = []
+        checked = Checked(now, [], [])
         for line in batch:
             parsed = self.kind.validate(line, now)
-            if not isinstance(parsed, list):
-                valid.append(parsed)
-                continue
-            self.summary.rejected += 1
-            for error in parsed:
-                self.report(describe(line.number, error))
-        if valid:
-            await self._store(valid, now)
+            if isinstance(parsed, list):
+                checked.rejected.append((line.number, parsed))
+            else:
+                checked.valid.append(parsed)
+        return checked
 
-    async def _store(self, items: list[Any], now: datetime) -> None:
-        async with self.sessionmaker() as session:
-            outcomes = await self.kind.store(session, self.tenant_id, items, now)
-            await session.commit()
-        for outcome in outcomes:
-            self.summary.stored[outcome] += 1
+    def tell(self, checked: Checked) -> None:
+        self.summary.rejected += len(checked.rejected)
+        for number, errors in checked.rejected:
+            for error in errors:
+                self.report(describe(number, error))
+
+    async def store(self, checked: Checked, lines: int, advance: Callable[[int], Any]) -> None:
+        if checked.valid:
+            outcomes = await self.kind.store(self.db, self.tenant_id, checked.valid, checked.now)
+            for outcome in outcomes:
+                self.summary.stored[outcome] += 1
+        advance(lines)

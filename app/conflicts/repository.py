@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conflicts.models import OPEN_STATUSES, ContactPlan
+from app.tenants import repository as tenants_repo
 from app.touches.models import Touch
 
 plans = cast(Table, ContactPlan.__table__)
@@ -154,8 +155,7 @@ async def recent_contacts_by_actors(
 # active policy version, the customer's stored document and facts if they may be served
 # now, and what others plan or did around now (within the policy's recent_contact_hours).
 CHECK_CONTEXT = (
-    "WITH key AS (SELECT id, role, partner_id FROM api_keys WHERE tenant_id = $1"
-    " AND key_hash = $2 AND revoked_at IS NULL),"
+    f"WITH {tenants_repo.live_key()},"
     " pol AS (SELECT coalesce(max(version), 0) AS version, make_interval(secs => 3600 *"
     " coalesce((SELECT (v.document->>'recent_contact_hours')::float8 FROM policy_versions v"
     " WHERE v.tenant_id = $1 ORDER BY v.version DESC LIMIT 1), 24)) AS recent"

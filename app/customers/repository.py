@@ -6,14 +6,15 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import RowMapping, Select, Table, case, func, literal_column, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import RowMapping, Select, Table, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.customers.schemas import CustomerFilters
 from app.db import Fetch
 from app.policies import repository as policies_repo
+from app.refresh import repository as marks_repo
+from app.tenants import repository as tenants_repo
 
 customers = cast(Table, Customer.__table__)
 
@@ -41,31 +42,6 @@ async def get_with_policy_version(
     ).where(customers.c.tenant_id == tenant_id, customers.c.customer_id == customer_id)
     row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
     return row
-
-
-async def put(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    customer_id: str,
-    fields: dict[str, Any],
-    now: datetime,
-) -> tuple[RowMapping, bool]:
-    """Create or replace a profile in one statement; also tells whether it was created."""
-    key = {"tenant_id": tenant_id, "customer_id": customer_id}
-    insert = pg_insert(customers).values(
-        **fields, **key, created_at=now, updated_at=now, stage_entered_at=now
-    )
-    stage_changed = customers.c.stage.is_distinct_from(insert.excluded.stage)
-    stmt = insert.on_conflict_do_update(
-        index_elements=[customers.c.tenant_id, customers.c.customer_id],
-        set_={
-            **{name: insert.excluded[name] for name in fields},
-            "updated_at": now,
-            "stage_entered_at": case((stage_changed, now), else_=customers.c.stage_entered_at),
-        },
-    ).returning(*customers.c, literal_column("xmax = 0").label("created"))
-    row = (await session.execute(stmt)).mappings().one()
-    return row, bool(row["created"])
 
 
 TEXT_COLUMNS = (
@@ -115,6 +91,54 @@ def _put_many_sql() -> str:
 # deadlock. A replace with the very same values writes nothing (re-imports change nothing,
 # not even updated_at), so it is not returned.
 PUT_MANY = text(_put_many_sql())
+
+
+def _put_one_sql() -> str:
+    """One statement for ``PUT /v1/customers/{id}``: $1 the tenant, $2 the customer, $3 now,
+    $4 the key's hash, $5 the roles it needs, then one parameter per profile column. A key
+    that is not live or lacks the role writes nothing; the row always answers the key."""
+    first = 6
+    values = ", ".join(
+        f"${first + i}::jsonb" if name in JSON_COLUMNS else f"${first + i}::text"
+        for i, name in enumerate(PROFILE_COLUMNS)
+    )
+    return (
+        f"WITH {tenants_repo.live_key(key_hash='$4')},"
+        f" put AS (INSERT INTO customers AS c (tenant_id, customer_id, {_listed('{name}')},"
+        " created_at, updated_at, stage_entered_at)"
+        f" SELECT $1, $2, {values}, $3, $3, $3"
+        " WHERE EXISTS (SELECT 1 FROM key WHERE role = ANY($5::text[]))"
+        " ON CONFLICT (tenant_id, customer_id) DO UPDATE SET"
+        f" {_listed('{name} = excluded.{name}')}, updated_at = excluded.updated_at,"
+        " stage_entered_at = CASE WHEN c.stage IS DISTINCT FROM excluded.stage"
+        " THEN excluded.stage_entered_at ELSE c.stage_entered_at END"
+        " RETURNING c.*, c.xmax = 0 AS created),"
+        f" marked AS ({marks_repo.mark_from('put', '$1::uuid')})"
+        " SELECT k.id AS key_id, k.role, k.partner_id, p.* FROM (SELECT 1) AS one"
+        " LEFT JOIN key k ON true LEFT JOIN put p ON true"
+    )
+
+
+PUT_ONE = _put_one_sql()
+
+
+async def put_checked(
+    fetch: Fetch,
+    tenant_id: uuid.UUID,
+    customer_id: str,
+    fields: Mapping[str, Any],
+    now: datetime,
+    key: tuple[bytes, Sequence[str]],
+) -> Mapping[str, Any]:
+    """Create or replace a profile and mark it for a refresh, in one statement that checks
+    the key (its hash and the roles it needs) first: the key's columns (``key_id`` None for
+    no live key) and, if the key may write, the stored row with ``created``."""
+    profile = [
+        orjson.dumps(fields[name]).decode() if name in JSON_COLUMNS else fields[name]
+        for name in PROFILE_COLUMNS
+    ]
+    [row] = await fetch(PUT_ONE, tenant_id, customer_id, now, key[0], list(key[1]), *profile)
+    return row
 
 
 async def put_many(

@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
 
-from app.auth import Reader, Writer
+from app.auth import Reader, Writer, WriterInQuery
 from app.customers import service
 from app.customers.schemas import (
     CustomerBatch,
@@ -14,7 +14,7 @@ from app.customers.schemas import (
     CustomerWrite,
 )
 from app.customers.service import ItemOutcome
-from app.db import SessionDep, read_only
+from app.db import DatabaseDep, SessionDep, read_only
 from app.deps import NowDep
 from app.errors import responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
@@ -89,15 +89,13 @@ async def put_customer_batch(
 async def put_customer(
     customer_id: CustomerId,
     profile: CustomerWrite,
-    session: SessionDep,
-    principal: Writer,
+    checked: WriterInQuery,
+    db: DatabaseDep,
     now: NowDep,
     response: Response,
 ) -> CustomerRead:
     """Create the profile (201) or replace it whole (200)."""
-    customer, created = await service.put_customer(
-        session, principal.tenant_id, customer_id, profile, now
-    )
+    customer, created = await service.put_customer(db, checked, customer_id, profile, now)
     response.status_code = 201 if created else 200
     return customer
 

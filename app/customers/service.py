@@ -1,7 +1,7 @@
 """Customer profiles: create or replace (one or a batch), merge-patch, read, list."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.auth import KeyChecked
 from app.customers import repository
 from app.customers.schemas import (
     CustomerBatchItem,
@@ -18,6 +19,7 @@ from app.customers.schemas import (
     CustomerRead,
     CustomerWrite,
 )
+from app.db import Database
 from app.errors import ErrorItem, Invalid, NotFound, validation_items
 from app.refresh import service as refresh
 
@@ -27,7 +29,7 @@ class CustomerNotFound(NotFound):
         super().__init__(f"No customer {customer_id!r}.")
 
 
-def to_read(row: RowMapping) -> CustomerRead:
+def to_read(row: Mapping[Any, Any]) -> CustomerRead:
     return CustomerRead.model_validate(
         {
             **row,
@@ -62,17 +64,19 @@ def check_path_id(profile: CustomerWrite, customer_id: str) -> None:
 
 
 async def put_customer(
-    session: AsyncSession,
-    tenant_id: uuid.UUID,
-    customer_id: str,
-    profile: CustomerWrite,
-    now: datetime,
+    db: Database, checked: KeyChecked, customer_id: str, profile: CustomerWrite, now: datetime
 ) -> tuple[CustomerRead, bool]:
-    check_path_id(profile, customer_id)
-    row, created = await repository.put(session, tenant_id, customer_id, to_columns(profile), now)
-    await refresh.customers_changed(session, tenant_id, [customer_id])
-    await session.commit()
-    return to_read(row), created
+    """Create or replace a profile, marked for a refresh, in one statement that also checks
+    the key (its 401 and 403 before the body's 422); whether it was created."""
+    check_path_id(profile, customer_id)  # its 422 still waits for the key's 401 or 403
+    async with db.driver() as driver:
+        row = await repository.put_checked(
+            driver.fetch, checked.tenant_id, customer_id, to_columns(profile), now,
+            checked.key_and_roles,
+        )  # fmt: skip
+    found = row["key_id"] is not None
+    checked.admit({"id": row["key_id"], **row} if found else None)
+    return to_read(row), bool(row["created"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """Judging customers with the engine: their profiles and activity read in a few set-based
 statements, whatever their number, and handed to the pure core."""
 
+import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, time
@@ -17,6 +18,9 @@ from app.frequency import activity as activity_store
 from app.policies import service as policies
 from app.schemas import LATEST_JUDGED
 
+# Customers judged between two turns of the event loop: a round of hundreds must not hold
+# up the requests that come meanwhile (tens of milliseconds at most).
+YIELD_EVERY = 32
 # A run of days, then a day, then its contacts: at most this many finer reads of a status.
 MAX_REFINEMENTS = 3
 
@@ -67,7 +71,9 @@ async def judge_many(
     ) -> dict[str, tuple[cadence.Activity, cadence.Status]]:
         activities = await activity_store.load(fetch, tenant_id, policy, group, as_of, plan)
         judged = {}
-        for profile in group:
+        for n, profile in enumerate(group, start=1):
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the requests waiting meanwhile be served
             activity = activities[profile.customer_id]
             judged[profile.customer_id] = (
                 activity,

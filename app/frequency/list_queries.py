@@ -12,10 +12,9 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-KEY = (
-    "key AS (SELECT id, role, partner_id FROM api_keys"
-    " WHERE tenant_id = $1 AND key_hash = $2 AND revoked_at IS NULL)"
-)
+from app.tenants import repository as tenants_repo
+
+KEY = tenants_repo.live_key()
 # A stored schedule's status at $3: what the engine would say, compared in SQL (the same
 # order as app.cadence.status).
 STATUS = (

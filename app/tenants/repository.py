@@ -23,6 +23,15 @@ async def ensure_tenant(session: AsyncSession, name: str, now: datetime) -> uuid
     return tenant_id
 
 
+def live_key(tenant: str = "$1", key_hash: str = "$2") -> str:
+    """``key AS (...)``: the caller's live key (id, role, partner_id), for the WITH of a hot
+    route's statement that checks its key itself."""
+    return (
+        "key AS (SELECT id, role, partner_id FROM api_keys WHERE tenant_id = "
+        f"{tenant} AND key_hash = {key_hash} AND revoked_at IS NULL)"
+    )
+
+
 FIND_ACTIVE_KEY = text(
     "SELECT id, role, partner_id FROM api_keys"
     " WHERE tenant_id = :tenant_id AND key_hash = :key_hash AND revoked_at IS NULL"

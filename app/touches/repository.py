@@ -15,6 +15,7 @@ from app.customers import repository as customers_repo
 from app.db import Fetch
 from app.frequency import repository as frequency_repo
 from app.refresh import repository as marks_repo
+from app.tenants import repository as tenants_repo
 from app.touches.models import Touch
 
 touches = cast(Table, Touch.__table__)
@@ -85,7 +86,7 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
     ctes = [f"given AS (SELECT * FROM unnest({arrays}) WITH ORDINALITY AS u({names}, ord))"]
     conditions = []
     if keyed:
-        ctes.insert(0, KEY_CTE.format(hash=f"${n + 3}"))
+        ctes.insert(0, tenants_repo.live_key(key_hash=f"${n + 3}"))
         conditions.append(f"EXISTS (SELECT 1 FROM key WHERE role = ANY(${n + 4}::text[]))")
     if hold_for_plans:
         ctes.append(HELD_CTE)
@@ -112,10 +113,6 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
     )
 
 
-KEY_CTE = (
-    "key AS (SELECT id, role, partner_id FROM api_keys WHERE tenant_id = $1"
-    " AND key_hash = {hash} AND revoked_at IS NULL)"
-)
 # An open plan that one of the outbound contacts given, made by some actor, may carry out.
 HELD_CTE = (
     "held AS (SELECT EXISTS (SELECT 1 FROM contact_plans p JOIN (SELECT customer_id,"

@@ -206,24 +206,31 @@ async def _follow_up(
 
 
 async def store_at_once(
-    db: Database, checked: KeyChecked, items: Sequence[TouchIn], now: datetime
+    db: Database,
+    tenant_id: uuid.UUID,
+    items: Sequence[TouchIn],
+    now: datetime,
+    checked: KeyChecked | None = None,
 ) -> list[ItemOutcome] | None:
-    """Store touches in one statement that also checks the key, outside any transaction; None
-    when they need one (an engagement that reaches further, a plan they may carry out, an
-    Idempotency-Key to keep the answer under), the key's 401 or 403 decided first."""
-    if idempotency.carries_key(checked.request) or any(_engages(t) for t in items):
+    """Store touches in one statement outside any transaction (that also checks the key, if
+    ``checked``); None when they need one: an engagement that reaches further, a plan they
+    may carry out, an Idempotency-Key to keep the answer under (the key's 401 or 403 is
+    decided first)."""
+    if any(_engages(t) for t in items):
+        return None
+    if checked is not None and idempotency.carries_key(checked.request):
         return None
     distinct, placed = _distinct(items, now)
-    guard = (checked.credentials.key_hash, [role.value for role in checked.guard.roles])
+    key = checked.key_and_roles if checked is not None else None
     async with db.driver() as driver:
         ingested = await repository.ingest(
-            driver.fetch, checked.tenant_id, _rows(distinct), now, key=guard,
-            hold_for_plans=True,
-        )  # fmt: skip
-        checked.admit(ingested.key)
+            driver.fetch, tenant_id, _rows(distinct), now, key=key, hold_for_plans=True
+        )
+        if checked is not None:
+            checked.admit(ingested.key)
         if ingested.plans_held:
             return None
-        await _resolve(driver.fetch, checked.tenant_id, distinct, ingested)
+        await _resolve(driver.fetch, tenant_id, distinct, ingested)
     return _outcomes(placed)
 
 
@@ -244,7 +251,7 @@ async def record_touch(
     error = future_error(touch, now, ["body"])
     if error:
         raise Invalid(error.msg, errors=[error])
-    [outcome] = await _record(db, checked, [touch], now)
+    [outcome] = await save(db, checked.tenant_id, [touch], now, checked)
     duplicate = outcome.status is ItemStatus.duplicate
     row: Mapping[Any, Any] | None = outcome.row
     if duplicate:
@@ -260,7 +267,7 @@ async def record_batch_at_once(
     """Store the valid items of a batch; report every item in input order."""
     parsed = [parse_item(raw, index, now) for index, raw in enumerate(raw_items)]
     valid = [item for item in parsed if isinstance(item, TouchIn)]
-    return _in_order(parsed, await _record(db, checked, valid, now))
+    return _in_order(parsed, await save(db, checked.tenant_id, valid, now, checked))
 
 
 async def record_batch(
@@ -287,16 +294,22 @@ def _in_order(
     ]
 
 
-async def _record(
-    db: Database, checked: KeyChecked, items: Sequence[TouchIn], now: datetime
+async def save(
+    db: Database,
+    tenant_id: uuid.UUID,
+    items: Sequence[TouchIn],
+    now: datetime,
+    checked: KeyChecked | None = None,
 ) -> list[ItemOutcome]:
-    """Store touches in one statement if they can be, else in a transaction with all they
-    change; either way the key's 401 and 403 come first."""
-    stored = await store_at_once(db, checked, items, now)
+    """Store valid touches, committed: in one statement if they can be, else in a
+    transaction with all they change; either way the key's 401 and 403 (if ``checked``;
+    the importer has no key) come first."""
+    stored = await store_at_once(db, tenant_id, items, now, checked)
     if stored is None:
         async with db.sessions() as session:
-            await checked.guard.full(checked.request, session)
-            stored = await store(session, checked.tenant_id, items, now)
+            if checked is not None:
+                await checked.guard.full(checked.request, session)
+            stored = await store(session, tenant_id, items, now)
             await session.commit()
     count_created(stored)
     return stored

@@ -140,3 +140,41 @@ class TestOneStatementChecks:
     async def test_an_unknown_customer_is_404(self, admin: httpx.AsyncClient) -> None:
         body = {"customer_id": "nobody", "channel": "phone"}
         assert_problem(await admin.post("/v1/conflict-checks", json=body), 404)
+
+
+PROFILE = {"name": "Ada", "segment": "smb", "owner": {"rep_id": "rep-1"}}
+
+
+class TestOneStatementProfilePut:
+    async def test_a_read_key_is_403_and_writes_nothing(
+        self, tenant: Tenant, admin: httpx.AsyncClient
+    ) -> None:
+        reader = await tenant.client("read")
+        assert_problem(await reader.put("/v1/customers/c-9", json=PROFILE), 403)
+        assert_problem(await admin.get("/v1/customers/c-9"), 404)
+
+    async def test_a_forged_key_is_401_before_a_mismatched_id(
+        self, anonymous: httpx.AsyncClient, admin: httpx.AsyncClient
+    ) -> None:
+        headers = {"Authorization": f"Bearer {FORGED_KEY}"}
+        body = {**PROFILE, "customer_id": "c-8"}
+        assert_problem(await anonymous.put("/v1/customers/c-9", json=body, headers=headers), 401)
+        assert_problem(await admin.put("/v1/customers/c-9", json=body), 422)
+        assert_problem(await admin.get("/v1/customers/c-9"), 404)
+
+    async def test_created_then_replaced_and_marked(
+        self, app: FastAPI, clock: FixedClock, tenant: Tenant, admin: httpx.AsyncClient
+    ) -> None:
+        ingest = await tenant.client("ingest")
+        first = await ingest.put("/v1/customers/c-9", json=PROFILE)
+        assert first.status_code == 201, first.text
+        await drain_refresh_marks(app, clock)
+        again = await ingest.put("/v1/customers/c-9", json={**PROFILE, "stage": "customer"})
+        assert again.status_code == 200, again.text
+        assert again.json()["stage"] == "customer"
+        assert again.json()["created_at"] == first.json()["created_at"]
+        async with app.state.database.driver() as driver:
+            marks = await driver.fetchval(
+                "SELECT count(*) FROM refresh_marks WHERE customer_id = 'c-9'"
+            )
+        assert marks == 1
