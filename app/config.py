@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     """PostgreSQL URL; without one, the embedded server under ``data_dir`` is used."""
     data_dir: Path = Path(".touchbase/pgdata")
     """Where the embedded PostgreSQL keeps its files when no ``DATABASE_URL`` is set."""
-    pool_size: int = Field(default=20, ge=1, le=200)
+    pool_size: int = Field(default=32, ge=1, le=200)
     """Connections kept open: enough for the requests one process answers at once (a
     connection beyond them is opened and closed again, which costs more than the query)."""
     pool_max_overflow: int = Field(default=10, ge=0, le=200)
