@@ -141,14 +141,16 @@ async def _on_stored(
         for r in engagements
         if r["outcome"] in ENGAGING_OUTCOMES and r["ref_external_id"]
     ]
-    engaged = await repository.mark_engaged(session, tenant_id, refs)
+    engaged, engaged_earlier = await repository.mark_engaged(session, tenant_id, refs)
     await day_counts.count_contacts(session, tenant_id, contacts, engaged)
     opt_outs = [
         (r["customer_id"], r["channel"]) for r in engagements if r["outcome"] == "unsubscribed"
     ]
     await customers_repo.opt_out(session, tenant_id, opt_outs, now)
     await consume_plans(session, tenant_id, contacts)
-    customers = {r["customer_id"] for r in rows} | {r["customer_id"] for r in engaged}
+    customers = {r["customer_id"] for r in rows} | {
+        r["customer_id"] for r in (*engaged, *engaged_earlier)
+    }
     await refresh.customers_changed(session, tenant_id, sorted(customers))
 
 
