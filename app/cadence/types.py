@@ -274,7 +274,8 @@ class Activity:
     signals: Sequence[Signal] = ()
     reservations: Sequence[Reservation] = ()
     locks: Sequence[LockHold] = ()  # only needed to tell whether the owner may contact now
-    next_touch_at: datetime | None = None  # the first touch dated after the instant judged
+    # the first touch dated after the instant judged, or email engaged after it
+    next_touch_at: datetime | None = None
 
 
 # --- Output ---------------------------------------------------------------------------------

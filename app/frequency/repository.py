@@ -138,8 +138,13 @@ ACTIVITY = Positional.of(
     f"  AND t.customer_id = u.customer_id AND {MANUAL_OUTBOUND_CONDITION}"
     "  AND t.occurred_at >= u.stage_since AND t.occurred_at <= :as_of"
     "  LIMIT :ordinal_limit) AS o) AS outbound_in_stage,"
-    " (SELECT min(c.occurred_at) FROM touches c WHERE c.tenant_id = :tenant_id"
-    "  AND c.customer_id = u.customer_id AND c.occurred_at > :as_of) AS next_touch_at,"
+    " LEAST((SELECT min(c.occurred_at) FROM touches c WHERE c.tenant_id = :tenant_id"
+    "  AND c.customer_id = u.customer_id AND c.occurred_at > :as_of),"
+    # an email opened after as_of by an engagement dated ahead (perhaps another customer's
+    # touch): the open rates change then
+    "  (SELECT min(c.engaged_at) FROM touches c WHERE c.tenant_id = :tenant_id"
+    "  AND c.customer_id = u.customer_id AND c.kind = 'contact' AND c.direction = 'outbound'"
+    "  AND c.channel = 'email' AND c.engaged_at > :as_of)) AS next_touch_at,"
     + _json_rows(
         f"x.idx, x.channel, {COUNTS}",
         f"(SELECT r.idx, d.channel, {SUMS}"

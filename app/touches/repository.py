@@ -321,12 +321,13 @@ EARLIER_ENGAGEMENTS = text(_mark_engaged("c.engaged_at > e.at"))
 
 async def mark_engaged(
     session: AsyncSession, tenant_id: uuid.UUID, refs: Sequence[tuple[str, str, datetime]]
-) -> list[RowMapping]:
+) -> tuple[list[RowMapping], list[RowMapping]]:
     """Record when the stored contacts these opened or clicked engagements point at, by
     (source, external_id, occurred_at), were first engaged; returns the contacts engaged for
-    the first time. (A contact that comes after its engagement is flagged as it is inserted.)"""
+    the first time, and those whose engagement moved earlier. (A contact that comes after
+    its engagement is flagged as it is inserted.)"""
     if not refs:
-        return []
+        return [], []
     ordered = sorted(set(refs))
     params = {
         "tenant_id": tenant_id,
@@ -335,5 +336,5 @@ async def mark_engaged(
         "at": [r[2] for r in ordered],
     }
     first = list((await session.execute(FIRST_ENGAGEMENTS, params)).mappings())
-    await session.execute(EARLIER_ENGAGEMENTS, params)
-    return first
+    earlier = list((await session.execute(EARLIER_ENGAGEMENTS, params)).mappings())
+    return first, earlier

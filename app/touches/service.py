@@ -195,14 +195,16 @@ async def _follow_up(
         for r in engagements
         if r["outcome"] in ENGAGING_OUTCOMES
     ]
-    engaged = await repository.mark_engaged(session, tenant_id, refs)
+    engaged, engaged_earlier = await repository.mark_engaged(session, tenant_id, refs)
     await day_counts.count_contacts(session, tenant_id, [], engaged)
     opt_outs = [
         (r["customer_id"], r["channel"]) for r in engagements if r["outcome"] == "unsubscribed"
     ]
     await customers_repo.opt_out(session, tenant_id, opt_outs, now)
     await consume_plans(session, tenant_id, [r for r in rows if r["kind"] == "contact"])
-    await refresh.customers_changed(session, tenant_id, sorted({r["customer_id"] for r in engaged}))
+    # the contacts engaged (first, or earlier than known) may be other customers' emails
+    reached = {r["customer_id"] for r in (*engaged, *engaged_earlier)}
+    await refresh.customers_changed(session, tenant_id, sorted(reached))
 
 
 async def store_at_once(

@@ -59,8 +59,16 @@ def create_key(database_url: str, tenant: str, role: str = "admin") -> str:
 class Service:
     """``touchbase serve`` on 127.0.0.1 and a port of its own, logging to a file."""
 
-    def __init__(self, database_url: str, log_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_dir: Path,
+        port: int | None = None,
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
         self.database_url = database_url
+        # TOUCHBASE_* settings of the processes started from now on (beside SERVICE_SETTINGS)
+        self.settings = dict(settings or {})
         self.port = port or free_port()
         self.log_dir = log_dir
         self.process: subprocess.Popen[bytes] | None = None
@@ -87,7 +95,7 @@ class Service:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [str(TOUCHBASE), "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=_environment(self.database_url, SERVICE_SETTINGS),
+            env=_environment(self.database_url, {**SERVICE_SETTINGS, **self.settings}),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
