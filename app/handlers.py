@@ -36,9 +36,7 @@ async def _app_error(request: Request, exc: Exception) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == BODY_UNPARSABLE:
-        item = ErrorItem(
-            loc=["body"], msg="must be JSON in UTF-8, nested at most a few hundred deep"
-        )
+        item = ErrorItem(loc=["body"], msg=UNPARSABLE_MESSAGE)
         return await _refused_first(request) or problem_response(
             422, "The request is not valid; see errors.", [item]
         )

@@ -215,24 +215,6 @@ def ensure_exist_from(source: str, tenant: str, now: str) -> str:
     )
 
 
-ENSURE_EXIST = text(
-    "INSERT INTO customers (tenant_id, customer_id, preferences, attributes, created_at,"
-    " updated_at, stage_entered_at) "
-    "SELECT CAST(:tenant_id AS uuid), u.id, '{}', '{}', :now, :now, :now"
-    " FROM unnest(CAST(:ids AS text[])) AS u(id) ORDER BY u.id "
-    "ON CONFLICT DO NOTHING"
-)
-
-
-async def ensure_exist(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Iterable[str], now: datetime
-) -> None:
-    """Create a bare profile for each id not yet known (a touch is never refused for that)."""
-    # Sorted: every writer takes the rows' locks in one order, so batches cannot deadlock.
-    ids = sorted(set(customer_ids))
-    await session.execute(ENSURE_EXIST, {"tenant_id": tenant_id, "ids": ids, "now": now})
-
-
 async def find_by_email(
     session: AsyncSession, tenant_id: uuid.UUID, emails: Iterable[str]
 ) -> dict[str, list[str]]:

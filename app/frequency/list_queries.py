@@ -26,9 +26,6 @@ ITEM = (
     "s.customer_id, s.due_at, s.overdue_at, s.segment, s.owner_rep, s.owner_team, s.rule,"
     f" s.weight, {STATUS} AS status"
 )
-# schedule column -> the profile column a customer not yet judged is scoped by
-SCOPE_COLUMNS = {"owner_rep": "owner_rep", "owner_team": "owner_team", "segment": "segment",
-                 "stage": "stage"}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,12 +88,6 @@ async def lookup_statuses(
     return Response(document, media_type="application/json")
 
 
-def _item(row: Any) -> ScheduleItem:
-    return ScheduleItem.model_validate(
-        {**row, "owner": {"rep_id": row["owner_rep"], "team": row["owner_team"]}}
-    )
-
-
 @router.get(
     "/follow-ups",
     summary="A rep's or team's work queue",

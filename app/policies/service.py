@@ -31,13 +31,6 @@ _parsed: dict[tuple[uuid.UUID, int], cadence.Policy] = {}
 PARSED_KEPT = 1024
 
 
-async def active_policy(session: AsyncSession, tenant_id: uuid.UUID) -> cadence.Policy:
-    """The engine's view of the tenant's active policy."""
-    return await policy_version(
-        session, tenant_id, await repository.active_version(session, tenant_id)
-    )
-
-
 def known_policy(tenant_id: uuid.UUID, version: int) -> cadence.Policy | None:
     """A version this process has parsed already (0: the built-in default), if any."""
     return cadence.DEFAULT_POLICY if version == 0 else _parsed.get((tenant_id, version))

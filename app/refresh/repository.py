@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, select, text
+from sqlalchemy import Table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Fetch, Positional
@@ -91,16 +91,6 @@ async def claim_these(
     writers still at them; their seqs now."""
     params = {"tenant_id": tenant_id, "ids": sorted(set(customer_ids)), "until": until}
     return {row.customer_id: row.seq for row in await session.execute(CLAIM_THESE, params)}
-
-
-async def seqs_of(
-    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]
-) -> dict[str, int]:
-    """The current mark of each of these customers that has one."""
-    stmt = select(marks.c.customer_id, marks.c.seq).where(
-        marks.c.tenant_id == tenant_id, marks.c.customer_id.in_(sorted(set(customer_ids)))
-    )
-    return {row.customer_id: row.seq for row in await session.execute(stmt)}
 
 
 # A mark goes only if no change came after the seq the refresh accounted for; one that did

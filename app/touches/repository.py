@@ -32,35 +32,6 @@ INSERT_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert_sql() -> str:
-    names = ", ".join(name for name, _ in INSERT_COLUMNS)
-    arrays = ", ".join(
-        f"CAST(:{name} AS {'text' if kind == 'jsonb' else kind}[])" for name, kind in INSERT_COLUMNS
-    )
-    selected = ", ".join(
-        f"u.{name}::jsonb" if kind == "jsonb" else f"u.{name}" for name, kind in INSERT_COLUMNS
-    )
-    # A contact is engaged already if an opened or clicked engagement came before it.
-    engaged_at = (
-        "CASE WHEN u.kind = 'contact' THEN (SELECT min(e.occurred_at) FROM touches e"
-        " WHERE e.tenant_id = CAST(:tenant_id AS uuid) AND e.source = u.source"
-        " AND e.ref_external_id = u.external_id AND e.kind = 'engagement'"
-        " AND e.outcome IN ('opened', 'clicked')) END"
-    )
-    # Inserted in key order: concurrent batches then take the unique index's locks in one
-    # order, so one waits for the other instead of both deadlocking.
-    return (
-        f"INSERT INTO touches (tenant_id, {names}, engaged_at) "
-        f"SELECT CAST(:tenant_id AS uuid), {selected}, {engaged_at}"
-        f" FROM unnest({arrays}) AS u({names}) "
-        "ORDER BY u.source, u.external_id "
-        "ON CONFLICT (tenant_id, source, external_id) DO NOTHING"
-        " RETURNING id, engaged_at IS NOT NULL AS engaged"
-    )
-
-
-INSERT_TOUCHES = text(_insert_sql())
-
 # What a stored touch changes besides its row, in the statement that stores it: its
 # customer exists, its contact counts, its customer's verdict is marked for a refresh.
 INGESTED = "id, customer_id, channel, occurred_at, kind, direction, automated, depth, engaged_at"
@@ -186,32 +157,6 @@ async def ingest(
         plans_held=first["plans_held"],
         stored={r["ord"]: (r["inserted"], r["stored_id"]) for r in answer if r["ord"] is not None},
     )
-
-
-async def insert_new(
-    session: AsyncSession, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
-) -> dict[uuid.UUID, bool]:
-    """Insert the rows whose (source, external_id) is new; the ids of those inserted, each
-    with whether it is a contact already engaged."""
-    params: dict[str, Any] = {"tenant_id": tenant_id}
-    for name, kind in INSERT_COLUMNS:
-        values = [row[name] for row in rows]
-        params[name] = [orjson.dumps(v).decode() for v in values] if kind == "jsonb" else values
-    result = await session.execute(INSERT_TOUCHES, params)
-    return {row.id: row.engaged for row in result}
-
-
-async def find_by_keys(
-    session: AsyncSession, tenant_id: uuid.UUID, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], RowMapping]:
-    if not keys:
-        return {}
-    stmt = select(touches).where(
-        touches.c.tenant_id == tenant_id,
-        tuple_(touches.c.source, touches.c.external_id).in_(list(keys)),
-    )
-    rows = (await session.execute(stmt)).mappings()
-    return {(row["source"], row["external_id"]): row for row in rows}
 
 
 async def get(

@@ -20,10 +20,6 @@ WELL_KNOWN_CHANNELS = (
     "phone", "email", "sms", "im", "meeting", "video", "visit", "webinar", "event", "social",
     "ad", "web", "chat", "letter", "other",
 )  # fmt: skip
-WELL_KNOWN_OUTCOMES = (
-    "completed", "no_answer", "voicemail", "delivered", "opened", "clicked", "replied",
-    "meeting_booked", "converted", "declined", "unsubscribed", "complained", "bounced",
-)  # fmt: skip
 
 
 class Kind(StrEnum):
