@@ -58,10 +58,7 @@ SELECT CAST(:tenant_id AS uuid), u.customer_id, {values},
     CAST(:now AS timestamptz), CAST(:now AS timestamptz), CAST(:now AS timestamptz)
 FROM unnest({arrays}) AS u(customer_id, {columns})
 ORDER BY u.customer_id
-ON CONFLICT (tenant_id, customer_id) DO UPDATE SET {assignments},
-    updated_at = excluded.updated_at,
-    stage_entered_at = CASE WHEN c.stage IS DISTINCT FROM excluded.stage
-        THEN excluded.stage_entered_at ELSE c.stage_entered_at END
+{replace}
 WHERE ({stored}) IS DISTINCT FROM ({given})
 RETURNING c.customer_id, c.xmax = 0 AS created
 """
@@ -69,6 +66,16 @@ RETURNING c.customer_id, c.xmax = 0 AS created
 
 def _listed(template: str, names: Iterable[str] = PROFILE_COLUMNS) -> str:
     return ", ".join(template.format(name=name) for name in names)
+
+
+# A profile given again replaces the stored one (``c``) whole; its stage's clock restarts only
+# when the stage changes.
+REPLACE = (
+    "ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
+    + _listed("{name} = excluded.{name}")
+    + ", updated_at = excluded.updated_at, stage_entered_at = CASE WHEN c.stage IS DISTINCT"
+    " FROM excluded.stage THEN excluded.stage_entered_at ELSE c.stage_entered_at END"
+)
 
 
 def _put_many_sql() -> str:
@@ -81,7 +88,7 @@ def _put_many_sql() -> str:
         columns=_listed("{name}"),
         values=f"{text_values}, {json_values}",
         arrays=_listed("CAST(:{name} AS text[])", ("customer_id", *PROFILE_COLUMNS)),
-        assignments=_listed("{name} = excluded.{name}"),
+        replace=REPLACE,
         stored=_listed("c.{name}"),
         given=_listed("excluded.{name}"),
     )
@@ -107,14 +114,10 @@ def _put_one_sql() -> str:
         f" put AS (INSERT INTO customers AS c (tenant_id, customer_id, {_listed('{name}')},"
         " created_at, updated_at, stage_entered_at)"
         f" SELECT $1, $2, {values}, $3, $3, $3"
-        " WHERE EXISTS (SELECT 1 FROM key WHERE role = ANY($5::text[]))"
-        " ON CONFLICT (tenant_id, customer_id) DO UPDATE SET"
-        f" {_listed('{name} = excluded.{name}')}, updated_at = excluded.updated_at,"
-        " stage_entered_at = CASE WHEN c.stage IS DISTINCT FROM excluded.stage"
-        " THEN excluded.stage_entered_at ELSE c.stage_entered_at END"
+        f" WHERE EXISTS (SELECT 1 FROM key WHERE role = ANY($5::text[])) {REPLACE}"
         " RETURNING c.*, c.xmax = 0 AS created),"
         f" marked AS ({marks_repo.mark_from('put', '$1::uuid')})"
-        " SELECT k.id AS key_id, k.role, k.partner_id, p.* FROM (SELECT 1) AS one"
+        f" SELECT {tenants_repo.KEY_SELECTED}, p.* FROM (SELECT 1) AS one"
         " LEFT JOIN key k ON true LEFT JOIN put p ON true"
     )
 
@@ -129,16 +132,16 @@ async def put_checked(
     fields: Mapping[str, Any],
     now: datetime,
     key: tuple[bytes, Sequence[str]],
-) -> Mapping[str, Any]:
+) -> tuple[dict[str, Any] | None, Mapping[str, Any]]:
     """Create or replace a profile and mark it for a refresh, in one statement that checks
-    the key (its hash and the roles it needs) first: the key's columns (``key_id`` None for
-    no live key) and, if the key may write, the stored row with ``created``."""
+    the key (its hash and the roles it needs) first: the key's row (None for no live key),
+    and the stored row with ``created`` (its columns null if the key may not write)."""
     profile = [
         orjson.dumps(fields[name]).decode() if name in JSON_COLUMNS else fields[name]
         for name in PROFILE_COLUMNS
     ]
     [row] = await fetch(PUT_ONE, tenant_id, customer_id, now, key[0], list(key[1]), *profile)
-    return row
+    return tenants_repo.key_selected(row), row
 
 
 async def put_many(
@@ -147,7 +150,7 @@ async def put_many(
     profiles: Mapping[str, dict[str, Any]],
     now: datetime,
 ) -> dict[str, bool]:
-    """Create or replace profiles (by customer_id) as ``put`` does, in one statement.
+    """Create or replace profiles (by customer_id) as PUT does, in one statement.
 
     Answers, for each profile created or changed, whether it was created."""
     if not profiles:

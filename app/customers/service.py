@@ -70,12 +70,11 @@ async def put_customer(
     the key (its 401 and 403 before the body's 422); whether it was created."""
     check_path_id(profile, customer_id)  # its 422 still waits for the key's 401 or 403
     async with db.driver() as driver:
-        row = await repository.put_checked(
+        key, row = await repository.put_checked(
             driver.fetch, checked.tenant_id, customer_id, to_columns(profile), now,
             checked.key_and_roles,
         )  # fmt: skip
-    found = row["key_id"] is not None
-    checked.admit({"id": row["key_id"], **row} if found else None)
+    checked.admit(key)
     return to_read(row), bool(row["created"])
 
 

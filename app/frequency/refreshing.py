@@ -14,6 +14,7 @@ from app.customers import repository as customers_repo
 from app.db import Database, Fetch
 from app.frequency import documents, repository
 from app.frequency.judging import judge_many, policy_of, to_profile
+from app.frequency.list_queries import ListScope
 from app.refresh import repository as marks
 
 # A mark a refresher claimed may be taken up by another after this (it died mid-round).
@@ -123,7 +124,7 @@ async def refresh(
 
 
 async def refresh_stale(
-    db: Database, tenant_id: uuid.UUID, scope: repository.Scope, now: datetime
+    db: Database, tenant_id: uuid.UUID, scope: ListScope, now: datetime
 ) -> None:
     """Bring the schedules a list is about to read up to date with what /status says now:
     the marked customers of its scope (their marks claimed first, so a write meanwhile is

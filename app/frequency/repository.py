@@ -2,7 +2,6 @@
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any, cast
 
@@ -30,14 +29,22 @@ marks = cast(Table, RefreshMark.__table__)
 
 COUNT_COLUMNS = ("outbound", "outbound_automated", "inbound", "light", "value", "deep", "engaged")
 
-ADD_DAY_COUNTS = text(
+INSERT_DAY_COUNTS = (
     "INSERT INTO customer_day_counts AS d (tenant_id, customer_id, day, channel, "
     + ", ".join(COUNT_COLUMNS)
-    + ") SELECT CAST(:tenant_id AS uuid), u.* FROM unnest(CAST(:customer_id AS text[]),"
+    + ") "
+)
+ADDED_TO_DAY_COUNTS = (
+    " ON CONFLICT (tenant_id, customer_id, day, channel) DO UPDATE SET "
+    + ", ".join(f"{c} = d.{c} + excluded.{c}" for c in COUNT_COLUMNS)
+)
+ADD_DAY_COUNTS = text(
+    INSERT_DAY_COUNTS
+    + "SELECT CAST(:tenant_id AS uuid), u.* FROM unnest(CAST(:customer_id AS text[]),"
     " CAST(:day AS date[]), CAST(:channel AS text[])"
     + "".join(f", CAST(:{c} AS int[])" for c in COUNT_COLUMNS)
-    + ") AS u ORDER BY 2, 3, 4 ON CONFLICT (tenant_id, customer_id, day, channel) DO UPDATE SET "
-    + ", ".join(f"{c} = d.{c} + excluded.{c}" for c in COUNT_COLUMNS)
+    + ") AS u ORDER BY 2, 3, 4"
+    + ADDED_TO_DAY_COUNTS
 )
 
 
@@ -46,12 +53,10 @@ def count_contacts_from(source: str, tenant: str) -> str:
     channel, kind, direction, automated, depth, engaged_at) to the day counts, in key order
     (for a data-modifying WITH)."""
     return (
-        "INSERT INTO customer_day_counts AS d (tenant_id, customer_id, day, channel, "
-        + ", ".join(COUNT_COLUMNS)
-        + f") SELECT {tenant}, customer_id, (occurred_at AT TIME ZONE 'UTC')::date, channel,"
+        INSERT_DAY_COUNTS
+        + f"SELECT {tenant}, customer_id, (occurred_at AT TIME ZONE 'UTC')::date, channel,"
         f" {tallies('')} FROM {source} WHERE kind = 'contact' GROUP BY 2, 3, 4 ORDER BY 2, 3, 4"
-        " ON CONFLICT (tenant_id, customer_id, day, channel) DO UPDATE SET "
-        + ", ".join(f"{c} = d.{c} + excluded.{c}" for c in COUNT_COLUMNS)
+        + ADDED_TO_DAY_COUNTS
     )
 
 
@@ -258,31 +263,28 @@ SCHEDULE_COLUMNS = (
     ("computed_seq", "bigint"),
 )  # fmt: skip
 
-UPSERT_SCHEDULES = Positional.of(
-    "INSERT INTO customer_schedules (tenant_id, "
-    + ", ".join(name for name, _ in SCHEDULE_COLUMNS)
-    + ") SELECT CAST(:tenant_id AS uuid), u.* FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in SCHEDULE_COLUMNS)
-    + ") AS u ORDER BY 1 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name, _ in SCHEDULE_COLUMNS[1:])
-    # a computation that accounts for an older mark never overwrites a newer one
-    + " WHERE customer_schedules.computed_seq <= excluded.computed_seq"
-)
 
+def _upsert_sql(table: str, columns: Sequence[tuple[str, str]]) -> Positional:
+    """One upsert of rows given as one array per column, in customer order; a verdict that
+    accounts for an older mark never overwrites a newer one."""
+    names = [name for name, _ in columns]
+    return Positional.of(
+        f"INSERT INTO {table} (tenant_id, {', '.join(names)}) SELECT CAST(:tenant_id AS uuid),"
+        " u.* FROM unnest("
+        + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in columns)
+        + ") AS u ORDER BY 1 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
+        + ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        + f" WHERE {table}.computed_seq <= excluded.computed_seq"
+    )
+
+
+UPSERT_SCHEDULES = _upsert_sql("customer_schedules", SCHEDULE_COLUMNS)
 DOCUMENT_COLUMNS = (
     ("customer_id", "text"), ("document", "bytea"), ("facts", "bytea"),
     ("computed_at", "timestamptz"), ("valid_until", "timestamptz"), ("computed_seq", "bigint"),
 )  # fmt: skip
 
-UPSERT_DOCUMENTS = Positional.of(
-    "INSERT INTO status_documents (tenant_id, "
-    + ", ".join(name for name, _ in DOCUMENT_COLUMNS)
-    + ") SELECT CAST(:tenant_id AS uuid), u.* FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in DOCUMENT_COLUMNS)
-    + ") AS u ORDER BY 1 ON CONFLICT (tenant_id, customer_id) DO UPDATE SET "
-    + ", ".join(f"{name} = excluded.{name}" for name, _ in DOCUMENT_COLUMNS[1:])
-    + " WHERE status_documents.computed_seq <= excluded.computed_seq"
-)
+UPSERT_DOCUMENTS = _upsert_sql("status_documents", DOCUMENT_COLUMNS)
 
 
 async def _upsert(
@@ -314,12 +316,21 @@ async def upsert_documents(
 
 # The key, and the stored document if it may be served now (no mark, judged by now, not yet
 # expired): a status read at the current instant is this one statement.
+def servable_document(tenant: str, customer: str, at: str) -> str:
+    """The stored document of a customer if it may be served at ``at`` (the current
+    instant): no mark waits, judged by then and not yet expired; else NULL."""
+    return (
+        "(SELECT d.document FROM status_documents d"
+        f" WHERE d.tenant_id = {tenant} AND d.customer_id = {customer} AND d.computed_at <= {at}"
+        f" AND (d.valid_until IS NULL OR d.valid_until > {at}) AND NOT EXISTS (SELECT 1"
+        f" FROM refresh_marks m WHERE m.tenant_id = {tenant} AND m.customer_id = {customer}))"
+    )
+
+
 KEY_AND_DOCUMENT = (
-    "SELECT k.id, k.role, k.partner_id, (SELECT d.document FROM status_documents d"
-    " WHERE d.tenant_id = k.tenant_id AND d.customer_id = $3 AND d.computed_at <= $4"
-    " AND (d.valid_until IS NULL OR d.valid_until > $4) AND NOT EXISTS (SELECT 1"
-    " FROM refresh_marks m WHERE m.tenant_id = k.tenant_id AND m.customer_id = $3)) AS document"
-    " FROM api_keys k WHERE k.tenant_id = $1 AND k.key_hash = $2 AND k.revoked_at IS NULL"
+    f"SELECT k.id, k.role, k.partner_id, {servable_document('k.tenant_id', '$3', '$4')}"
+    " AS document FROM api_keys k"
+    " WHERE k.tenant_id = $1 AND k.key_hash = $2 AND k.revoked_at IS NULL"
 )
 
 
@@ -336,11 +347,8 @@ async def key_and_document(
 
 # Which of the ids name customers, with their documents where servable at $3.
 DOCUMENTS_OF = (
-    "SELECT u.id, c.customer_id IS NOT NULL AS known, (SELECT d.document FROM status_documents d"
-    " WHERE d.tenant_id = $1 AND d.customer_id = u.id AND d.computed_at <= $3"
-    " AND (d.valid_until IS NULL OR d.valid_until > $3) AND NOT EXISTS (SELECT 1"
-    " FROM refresh_marks m WHERE m.tenant_id = $1 AND m.customer_id = u.id)) AS document"
-    " FROM unnest($2::text[]) AS u(id)"
+    "SELECT u.id, c.customer_id IS NOT NULL AS known,"
+    f" {servable_document('$1', 'u.id', '$3')} AS document FROM unnest($2::text[]) AS u(id)"
     " LEFT JOIN customers c ON c.tenant_id = $1 AND c.customer_id = u.id"
 )
 
@@ -372,37 +380,16 @@ async def expired_documents(
     return [(r["tenant_id"], r["customer_id"], r["computed_seq"]) for r in rows]
 
 
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Which customers a list covers: by their stored schedules, or by their profiles (a
-    customer just created has no schedule yet), whose columns bear the same names."""
-
-    owner_rep: str | None = None
-    team: str | None = None
-    segment: str | None = None
-    stage: str | None = None
-
-    @classmethod
-    def of(cls, scope: "ListScope") -> "Scope":
-        values = dict(zip(scope.columns, scope.values, strict=True))
-        return cls(
-            owner_rep=values.get("owner_rep"), team=values.get("owner_team"),
-            segment=values.get("segment"), stage=values.get("stage"),
-        )  # fmt: skip
-
-    def conditions(self, table: Table = schedules) -> list[ColumnElement[bool]]:
-        c = table.c
-        pairs = (
-            (c.owner_rep, self.owner_rep),
-            (c.owner_team, self.team),
-            (c.segment, self.segment),
-            (c.stage, self.stage),
-        )
-        return [column == value for column, value in pairs if value is not None]
+def _in_scope(scope: ListScope, table: Table) -> list[ColumnElement[bool]]:
+    """The scope's conditions on a table whose columns bear the scope's names (schedules, or
+    profiles: a customer just created has no schedule yet)."""
+    return [
+        table.c[column] == value for column, value in zip(scope.columns, scope.values, strict=True)
+    ]
 
 
 async def marked_in_scope(
-    session: AsyncSession, tenant_id: uuid.UUID, scope: Scope, limit: int
+    session: AsyncSession, tenant_id: uuid.UUID, scope: ListScope, limit: int
 ) -> dict[str, int]:
     """Marked customers the scope covers now (by their profiles) or covered when last judged
     (by their stored schedules: a customer moved out must leave the list), with their marks'
@@ -414,7 +401,7 @@ async def marked_in_scope(
         .outerjoin(schedules, (s.tenant_id == m.tenant_id) & (s.customer_id == m.customer_id))
         .where(m.tenant_id == tenant_id)
     )
-    now_in, was_in = scope.conditions(customers), scope.conditions(schedules)
+    now_in, was_in = _in_scope(scope, customers), _in_scope(scope, schedules)
     if now_in:
         stmt = stmt.where(or_(and_(*now_in), and_(*was_in)))
     stmt = stmt.order_by(m.customer_id).limit(limit)
@@ -422,14 +409,14 @@ async def marked_in_scope(
 
 
 async def expired_in_scope(
-    session: AsyncSession, tenant_id: uuid.UUID, scope: Scope, now: datetime, limit: int
+    session: AsyncSession, tenant_id: uuid.UUID, scope: ListScope, now: datetime, limit: int
 ) -> dict[str, int]:
     """Customers whose stored status time may have changed (other than by due or overdue,
     which lists compare themselves), with the seq their schedule accounts for."""
     s = schedules.c
     stmt = (
         select(s.customer_id, s.computed_seq)
-        .where(s.tenant_id == tenant_id, *scope.conditions(), s.recheck_at <= now)
+        .where(s.tenant_id == tenant_id, *_in_scope(scope, schedules), s.recheck_at <= now)
         .order_by(s.customer_id)
         .limit(limit)
     )

@@ -118,5 +118,5 @@ async def _fresh_page(
         checked.admit(rows[0] if rows else None)
         if refreshed or not rows[0]["stale"]:
             break
-        await refreshing.refresh_stale(db, checked.tenant_id, repository.Scope.of(scope), now)
+        await refreshing.refresh_stale(db, checked.tenant_id, scope, now)
     return [row for row in rows if row["customer_id"] is not None]

@@ -22,11 +22,6 @@ REMARK = (
     " ON CONFLICT (tenant_id, customer_id) DO UPDATE SET seq = nextval('refresh_mark_seq'),"
     " claimed_until = NULL WHERE refresh_marks.claimed_until IS NOT NULL"
 )
-MARK = text(
-    "INSERT INTO refresh_marks (tenant_id, customer_id)"
-    " SELECT CAST(:tenant_id AS uuid), u.id FROM unnest(CAST(:ids AS text[])) AS u(id)"
-    " ORDER BY u.id" + REMARK
-)
 
 
 def mark_from(source: str, tenant: str) -> str:
@@ -37,11 +32,8 @@ def mark_from(source: str, tenant: str) -> str:
     )
 
 
-MARK_TENANT = text(
-    "INSERT INTO refresh_marks (tenant_id, customer_id)"
-    " SELECT tenant_id, customer_id FROM customers WHERE tenant_id = :tenant_id"
-    " ORDER BY customer_id" + REMARK
-)
+MARK = text(mark_from("unnest(CAST(:ids AS text[])) AS u(customer_id)", "CAST(:tenant_id AS uuid)"))
+MARK_TENANT = text(mark_from("customers WHERE tenant_id = :tenant_id", "CAST(:tenant_id AS uuid)"))
 
 
 async def mark(session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str]) -> None:

@@ -1,7 +1,9 @@
 """SQL for tenants and API keys."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import RowMapping, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +32,18 @@ def live_key(tenant: str = "$1", key_hash: str = "$2") -> str:
         "key AS (SELECT id, role, partner_id FROM api_keys WHERE tenant_id = "
         f"{tenant} AND key_hash = {key_hash} AND revoked_at IS NULL)"
     )
+
+
+# The key's columns in the row of such a statement (``key`` joined as ``k``).
+KEY_SELECTED = "k.id AS key_id, k.role, k.partner_id"
+
+
+def key_selected(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The key's row (id, role, partner_id) a statement selected as ``KEY_SELECTED``; None
+    when no live key answered."""
+    if row["key_id"] is None:
+        return None
+    return {"id": row["key_id"], "role": row["role"], "partner_id": row["partner_id"]}
 
 
 FIND_ACTIVE_KEY = text(

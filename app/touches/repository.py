@@ -72,7 +72,7 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
         f"counted AS ({frequency_repo.count_contacts_from('ins', '$1::uuid')})",
         f"marked AS ({marks_repo.mark_from('ins', '$1::uuid')})",
     ]
-    key = "k.id AS key_id, k.role, k.partner_id" if keyed else "NULL AS key_id"
+    key = tenants_repo.KEY_SELECTED if keyed else "NULL AS key_id"
     held = "(SELECT plans FROM held)" if hold_for_plans else "false"
     return (
         f"WITH {', '.join(ctes)} SELECT {key}, {held} AS plans_held, r.* FROM (SELECT 1) AS one"
@@ -149,11 +149,8 @@ async def ingest(
     args = [*columns, *((key[0], list(key[1])) if key else ())]
     answer = await fetch(sql, tenant_id, now, *args)
     first = answer[0]
-    found = key is not None and first["key_id"] is not None
     return Ingested(
-        key={"id": first["key_id"], "role": first["role"], "partner_id": first["partner_id"]}
-        if found
-        else None,
+        key=tenants_repo.key_selected(first),
         plans_held=first["plans_held"],
         stored={r["ord"]: (r["inserted"], r["stored_id"]) for r in answer if r["ord"] is not None},
     )
