@@ -4,6 +4,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -124,11 +125,15 @@ def is_database_unavailable(exc: BaseException) -> bool:
     sqlstate = _sqlstate(exc)
     if sqlstate in UNAVAILABLE_SQLSTATES or sqlstate.startswith("08"):  # 08: connection
         return True
-    if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(
-            exc, sa_exc.OperationalError | sa_exc.InterfaceError
-        )
-    return False
+    if isinstance(exc, sa_exc.DBAPIError) and (
+        exc.connection_invalidated
+        or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    ):
+        return True
+    # A connection the server dropped mid-statement can be left in a state the driver
+    # refuses to use ("another operation is in progress"): nothing was sent, retry later.
+    orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    return isinstance(orig, asyncpg.exceptions.InternalClientError)
 
 
 # serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts)

@@ -21,6 +21,7 @@ from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
+from app.rfm.scheduler import RfmScheduler
 
 DESCRIPTION = """Touchbase knows how often every customer is touched, across channels and teams.
 
@@ -80,12 +81,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     refresher = app.state.refresher = Refresher(
         app.state.database, app.state.clock, settings.refresh_batch
     )
+    rfm = RfmScheduler(app.state.database, app.state.clock)
     if settings.refresher:
         refresher.start()
+        rfm.start()
     _settle_memory()
     try:
         yield
     finally:
+        await rfm.stop()
         await refresher.stop()
         await app.state.idempotency_leases.stop()
         await engine.dispose()

@@ -1,5 +1,6 @@
 """Every table's model, imported in one place for Alembic."""
 
+from app.analytics.models import ContactFact
 from app.audit.models import AuditEvent
 from app.conflicts.models import ContactPlan
 from app.customers.models import Customer
@@ -9,6 +10,7 @@ from app.idempotency.models import IdempotencyRecord
 from app.locks.models import ContactLock
 from app.policies.models import PolicyVersion
 from app.refresh.models import RefreshMark
+from app.rfm.models import RfmScore, RfmSnapshot
 from app.tenants.models import ApiKey, Tenant
 from app.touches.models import Touch
 from app.webhooks.models import Source
@@ -17,6 +19,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "ContactFact",
     "ContactLock",
     "ContactPlan",
     "Customer",
@@ -25,6 +28,8 @@ __all__ = [
     "IdempotencyRecord",
     "PolicyVersion",
     "RefreshMark",
+    "RfmScore",
+    "RfmSnapshot",
     "Source",
     "StatusDocument",
     "Tenant",

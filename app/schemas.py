@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
+from fastapi import Path
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -23,6 +24,8 @@ ExternalId = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 """A tenant's own id: ``customer_id``, ``rep_id``, ``partner_id``, ``external_id``."""
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 """A lower-case name: ``channel``, ``segment``, ``stage``, ``team``, ``source``..."""
+CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The tenant's own id.")]
+"""The ``{customer_id}`` of a path."""
 
 
 def _no_nul(value: str) -> str:

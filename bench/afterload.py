@@ -237,3 +237,46 @@ def wait_drained(dsn: str, timeout: float) -> Drain:
 
 def tag() -> str:
     return secrets.token_hex(4)
+
+
+# Backends of the bench database at work (a statement running, or a transaction open between
+# statements) other than the one asking: what requests a client gave up on leave behind.
+BUSY = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND backend_type = 'client backend'
+    AND pid <> pg_backend_pid() AND state <> 'idle'
+"""
+QUIET_POLLS = 4  # in a row without a busy backend: quiet
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    busy_at_start: int
+    seconds: float
+    busy: int  # backends still at work when the wait ended (0: quiet)
+
+    @property
+    def quiet(self) -> bool:
+        return self.busy == 0
+
+
+async def _quiet(dsn: str, bound: float) -> Quiet:
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        busy = first = int(await conn.fetchval(BUSY))
+        calm = 0 if busy else 1
+        while calm < QUIET_POLLS and time.perf_counter() - started < bound:
+            await asyncio.sleep(POLL_SECONDS)
+            busy = int(await conn.fetchval(BUSY))
+            calm = 0 if busy else calm + 1
+        return Quiet(first, time.perf_counter() - started, busy)
+    finally:
+        await conn.close()
+
+
+def wait_quiet(dsn: str, timeout: float) -> Quiet:
+    """Poll until no backend of the database has been at work for a second (requests a
+    client abandoned go on in the server: a slow report outlasts wrk's run), at most
+    ``timeout`` seconds."""
+    return asyncio.run(_quiet(dsn, timeout))

@@ -27,9 +27,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import accumulate
 from typing import Any
+from zoneinfo import ZoneInfo
 
 YEAR_SECONDS = 365 * 86400
 RECENT_DAYS = 90  # the giants' dense stretch: the policy's longest window
+# How long before the seed's "now" a touch occurred, in seconds (from, to): any touch of the
+# year; a giant's recent ones (none leaves the 90-day window during a run); its older ones.
+ANY_AGE = (120, YEAR_SECONDS)
+RECENT_AGE = (120, RECENT_DAYS * 86400 - 3600)
+OLDER_AGE = (RECENT_DAYS * 86400, YEAR_SECONDS)
 SMALL_REP = "rep-small"
 BIG_TEAM = "mass-market"
 MID_REP, MID_TEAM = "rep-mid", "south-sales"
@@ -227,13 +233,11 @@ def touch_rows(
     tenant_id: uuid.UUID, layout: Layout, now: datetime, rng: random.Random
 ) -> Iterator[tuple[object, ...]]:
     """Every touch: the giants', the probe's, then the ordinary customers' (skewed)."""
-    recent = (120, RECENT_DAYS * 86400 - 3600)  # none leaves the 90-day window during a run
-    older = (RECENT_DAYS * 86400, YEAR_SECONDS)
     serial = 0
     for giant in range(layout.giants):
         for n in range(layout.giant_touches):
             serial += 1
-            age = recent if n < layout.giant_recent_touches else older
+            age = RECENT_AGE if n < layout.giant_recent_touches else OLDER_AGE
             yield _touch(tenant_id, layout, giant, serial, now, rng, quiet=True, age=age)
     for _ in range(layout.probe_touches):
         serial += 1
@@ -255,7 +259,7 @@ def _touch(
     rng: random.Random,
     *,
     quiet: bool,
-    age: tuple[int, int] = (120, YEAR_SECONDS),
+    age: tuple[int, int] = ANY_AGE,
 ) -> tuple[object, ...]:
     occurred = now - timedelta(seconds=rng.randint(*age))
     received = occurred + timedelta(seconds=rng.randint(1, 120))
@@ -309,3 +313,53 @@ def _actor(
         return "sales", (rep, team, None)
     other = rng.choice(OTHER_TEAMS)
     return rng.choice(["sales", "service"]), (f"rep-{rng.randint(0, 99):03d}", other, None)
+
+
+# The zone the analytics reports cut periods in: the active policy's (POLICY names none, so
+# the service's default, UTC).
+REPORT_ZONE = ZoneInfo(POLICY.get("timezone", "UTC"))
+
+
+def age_spans(layout: Layout) -> list[tuple[int, tuple[int, int]]]:
+    """How many touches ``touch_rows`` spreads evenly over which ages (seconds before now)."""
+    giants_older = layout.giant_touches - layout.giant_recent_touches
+    return [
+        (layout.giants * layout.giant_recent_touches, RECENT_AGE),
+        (layout.giants * giants_older, OLDER_AGE),
+        (layout.probe_touches, ANY_AGE),
+        (layout.ordinary_touches, ANY_AGE),
+    ]
+
+
+def expected_touches(layout: Layout, now: datetime, since: datetime, until: datetime) -> float:
+    """How many of the data set's touches occurred in [since, until), on average (the seed
+    draws their instants uniformly within each span of ``age_spans``)."""
+    total = 0.0
+    for count, (youngest, oldest) in age_spans(layout):
+        first, last = now - timedelta(seconds=oldest), now - timedelta(seconds=youngest)
+        overlap = (min(last, until) - max(first, since)).total_seconds()
+        if overlap > 0:
+            total += count * overlap / (oldest - youngest)
+    return total
+
+
+def _quarter_start(year: int, quarter: int) -> datetime:
+    year, quarter = year + quarter // 4, quarter % 4
+    return datetime(year, 3 * quarter + 1, 1, tzinfo=REPORT_ZONE)
+
+
+def busiest_quarter(layout: Layout, now: datetime) -> tuple[datetime, datetime]:
+    """The calendar quarter (in ``REPORT_ZONE``) with the most touches among those wholly
+    within the year of data before ``now`` (the seed's now, or a little later): [start, end).
+    The giants' recent touches make the last 90 days denser or sparser than the rest, so which
+    quarter that is depends on the layout."""
+    oldest = now - timedelta(seconds=YEAR_SECONDS)
+    local = oldest.astimezone(REPORT_ZONE)
+    year, quarter = local.year, (local.month - 1) // 3
+    quarters = []
+    while (end := _quarter_start(year, quarter + 1)) <= now:
+        start = _quarter_start(year, quarter)
+        if start >= oldest:
+            quarters.append((start, end))
+        year, quarter = end.year, (end.month - 1) // 3
+    return max(reversed(quarters), key=lambda q: expected_touches(layout, now, *q))

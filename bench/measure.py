@@ -3,16 +3,31 @@ first_page_after_load, the importer."""
 
 import asyncio
 import secrets
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 import asyncpg
 import orjson
 
 from bench import afterload, ceilings, service, wrk
-from bench.dataset import BIG_TEAM, MID_REP, SMALL_REP, Layout, customer_id, other_owner
-from bench.procs import Server, free_port, http
+from bench.dataset import (
+    BIG_TEAM,
+    MID_REP,
+    SMALL_REP,
+    Layout,
+    busiest_quarter,
+    customer_id,
+    expected_touches,
+    other_owner,
+)
+from bench.procs import CpuMeter, Server, free_port, http
 from bench.report import Figure
 from bench.scenarios import Probe, Runner, Scenario, print_figure
 
@@ -129,11 +144,77 @@ def profile_body(index: int) -> dict[str, object]:
 
 
 WRITES = ("single_ingest", "profile_put", "batch_ingest")
+RFM_TIMEOUT = 900.0  # seconds the one timed recompute may take
+RFM_SETTLE_SECONDS = 120.0  # at most, waiting for the RFM scheduler's own first snapshot
+QUIET_SECONDS = 60.0  # at most, waiting for a report's abandoned requests before the next
 PROFILE_CONNECTIONS = 8  # as the issue measured a profile PUT
 
 
 def queue_page_path(limit: int = 50) -> str:
     return f"/v1/follow-ups?owner_rep={MID_REP}&limit={limit}"
+
+
+def _instant(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+REPORTS = ("analytics_contacts", "analytics_outcomes", "analytics_compliance")
+# The first compliance report over the quarter judges the lateness of its follow-ups (then
+# kept): its probe may take minutes.
+FIRST_REPORT_SECONDS = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One analytics report over the data set's busiest quarter (bench/dataset.py)."""
+
+    name: str
+    path: str
+    what: str
+
+
+def report_requests(layout: Layout, now: datetime | None = None) -> list[Report]:
+    """The three reports of issue 10, each over one calendar quarter: the one with the most
+    touches of the data set, as the seed spread them before ``now``."""
+    now = now or datetime.now(UTC)
+    since, until = busiest_quarter(layout, now)
+    window = {"from": _instant(since), "to": _instant(until)}
+    touches = expected_touches(layout, now, since, until)
+    quarter = f"{since:%Y-%m-%d}..{until:%Y-%m-%d} (~{touches:,.0f} touches)"
+
+    def path(endpoint: str, **params: str) -> str:
+        return f"/v1/analytics/{endpoint}?{urlencode({**window, **params})}"
+
+    contacts, outcomes, compliance = REPORTS
+    return [
+        Report(
+            contacts,
+            path("contacts", interval="month", group_by="channel"),
+            f"GET /v1/analytics/contacts, a quarter {quarter} by month and channel",
+        ),
+        Report(
+            outcomes,
+            path("touch-outcomes", group_by="channel"),
+            f"GET /v1/analytics/touch-outcomes, a quarter {quarter} by channel (rows by n)",
+        ),
+        Report(
+            compliance,
+            path("compliance", group_by="owner_rep"),
+            f"GET /v1/analytics/compliance, a quarter {quarter} by owner_rep",
+        ),
+    ]
+
+
+def report_scenarios(layout: Layout, connections: int) -> list[Scenario]:
+    """The reports as wrk scenarios: the same request over and over (``get_fixed``), at
+    ``connections`` (0: the run's)."""
+    at = f", {connections} connection{'s' if connections > 1 else ''}" if connections else ""
+    return [
+        Scenario(r.name, f"{r.what}{at} (s: the probe, one request alone before the load)",
+                 "get_fixed", Probe("GET", r.path, timeout=FIRST_REPORT_SECONDS), path=r.path,
+                 connections=connections, timed_probe=True)
+        for r in report_requests(layout)
+    ]  # fmt: skip
 
 
 def service_scenarios(layout: Layout, load: wrk.Load, batch_connections: int) -> list[Scenario]:
@@ -287,8 +368,10 @@ def measure_service(
     bulk: BulkPlan,
     logs: Path,
     profile_dir: Path | None,
+    report_connections: int = 0,
 ) -> tuple[list[Figure], list[str]]:
-    """Every HTTP scenario, then first_page_after_load; the figures and notes."""
+    """Every HTTP scenario, then first_page_after_load, then the timed RFM recompute and the
+    analytics reports; the figures and notes."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     first, last = layout.ordinary_range.start, layout.ordinary_range.stop - 1
@@ -298,6 +381,7 @@ def measure_service(
     notes: list[str] = []
     with service.server(url, port, workers, logs / "server.log") as server:
         server.wait_ready(base + "/readyz")
+        notes += settle_start(url, bulk.drain_timeout)
         notes += check_layout(base, headers, layout)
         runner = Runner(base, server, load, headers, env, profile_dir)
         for scenario in service_scenarios(layout, load, batch_connections):
@@ -322,7 +406,148 @@ def measure_service(
         load_figures, load_notes = first_page_after_load(url, base, headers, server, layout, bulk)
         figures += load_figures
         notes += load_notes
+        # Last, so that what they leave running (a report can outlast wrk's run; the server
+        # finishes requests wrk gave up on) weighs on no other scenario; the reports read a
+        # quarter long before every touch the scenarios above wrote.
+        notes += filter(None, [drain_before(url, "rfm_recompute", bulk.drain_timeout)])
+        notes += filter(None, [quiet_before(url, "rfm_recompute")])
+        rfm_figure, rfm_notes = rfm_recompute(url, base, headers, server, layout)
+        figures.append(rfm_figure)
+        notes += rfm_notes
+        for scenario in report_scenarios(layout, report_connections):
+            notes += filter(None, [drain_before(url, scenario.name, bulk.drain_timeout)])
+            notes += filter(None, [quiet_before(url, scenario.name)])
+            figures.append(runner.run(scenario))
+    notes += filter(None, [quiet_before(url, "the import")])
     return figures, notes
+
+
+def quiet_before(url: str, name: str) -> str | None:
+    """Wait (bounded) until no backend of the bench database is at work: requests an earlier
+    scenario gave up on go on in the server. A note when anything was."""
+    quiet = afterload.wait_quiet(url, QUIET_SECONDS)
+    if not quiet.busy_at_start:
+        return None
+    text = (
+        f"Before {name}, {quiet.busy_at_start} database sessions were still at work (requests"
+        f" given up on); quiet after {quiet.seconds:.1f} s"
+        if quiet.quiet
+        else f"Before {name}, {quiet.busy} database sessions were still at work after"
+        f" {QUIET_SECONDS:.0f} s (requests given up on); it went ahead"
+    )
+    print(text, flush=True)
+    return text + "."
+
+
+async def _await_snapshot(url: str, bound: float) -> tuple[float, tuple[datetime, int] | None]:
+    started = time.perf_counter()
+    while True:
+        found = await _rfm_snapshot(url)
+        waited = time.perf_counter() - started
+        if found is not None or waited >= bound:
+            return waited, found
+        await asyncio.sleep(afterload.POLL_SECONDS)
+
+
+def settle_start(url: str, drain_timeout: float) -> list[str]:
+    """The service scores a tenant's RFM by itself once its purchases are an hour old, which
+    the seeded ones are: at start, then, it scores the bench tenant and marks the customers
+    whose segment changed. Wait (bounded) for that snapshot and for the refresher to drain
+    those marks, so that the first scenarios do not pay for them."""
+    waited, found = asyncio.run(_await_snapshot(url, RFM_SETTLE_SECONDS))
+    if found is None:
+        text = f"The service made no RFM snapshot by itself in the first {waited:.0f} s."
+        print(text, flush=True)
+        return [text]
+    drain = afterload.wait_drained(url, drain_timeout)
+    text = (
+        f"At start the service's RFM scheduler scored the bench tenant by itself (population"
+        f" {found[1]:,}; the snapshot stood {waited:.1f} s after the server was ready)"
+    )
+    if drain.marks_at_start:
+        text += (
+            f"; the refresher then drained {drain.marks_at_start:,} refresh marks in"
+            f" {drain.seconds:.1f} s"
+            if drain.drained
+            else f"; {drain.left:,} of {drain.marks_at_start:,} refresh marks were still"
+            f" waiting after {drain_timeout:.0f} s"
+        )
+    print(text, flush=True)
+    return [text + ", before the first scenario."]
+
+
+async def _rfm_snapshot(url: str) -> tuple[datetime, int] | None:
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow("SELECT as_of, population FROM rfm_snapshots LIMIT 1")
+        return (row["as_of"], int(row["population"])) if row is not None else None
+    finally:
+        await conn.close()
+
+
+def _post(url: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes]:
+    """One POST without a body, waiting up to ``timeout``; status 0 on a socket error."""
+    request = urllib.request.Request(url, method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), bytes(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError as exc:
+        return 0, str(exc).encode()
+
+
+def rfm_recompute(
+    url: str, base: str, headers: dict[str, str], server: Server, layout: Layout
+) -> tuple[Figure, list[str]]:
+    """One ``POST /v1/rfm/recompute`` over the bench tenant, timed (a one-off, as
+    first_page_after_load): its wall time, the server's and PostgreSQL's CPU, and the
+    population it reports."""
+    before = asyncio.run(_rfm_snapshot(url))
+    meter = CpuMeter(server.pids())
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(_post, base + "/v1/rfm/recompute", headers, RFM_TIMEOUT)
+        while wait([answer], timeout=0.25).not_done:
+            meter.sample()
+        status, body = answer.result()
+    seconds = time.perf_counter() - started
+    cpu = meter.stop()
+    what = (
+        f"POST /v1/rfm/recompute once over the bench tenant's {layout.customers:,} customers"
+        " (one request; s: its wall time; CPU: of that request)"
+    )
+    figure = Figure(
+        "rfm_recompute", what, p50_ms=seconds * 1000, p99_ms=seconds * 1000,
+        seconds=seconds, app_cpu_ms=cpu.app * 1000, pg_cpu_ms=cpu.pg * 1000,
+        others_pct=cpu.others_share * 100,
+    )  # fmt: skip
+    earlier = (
+        f"replacing the snapshot of {before[0]:%Y-%m-%d %H:%M:%S} UTC (population {before[1]:,})"
+        " the service's scheduler had made by itself"
+        if before is not None
+        else "the tenant's first snapshot"
+    )
+    if status != 200:
+        text = body[:300].decode(errors="replace")
+        figure.state = f"failed: answered {status or 'a socket error'}"
+        print(f"rfm_recompute: FAILED after {seconds:.1f} s, {status}: {text}", flush=True)
+        return figure, [f"rfm_recompute answered {status or 'a socket error'}: {text}"]
+    summary = orjson.loads(body)
+    population = int(summary["population"])
+    segments = ", ".join(
+        f"{s['segment']} {s['customers']:,}" for s in summary["segments"] if s["customers"]
+    )
+    figure.what += f": population {population:,}"
+    line = (
+        f"rfm_recompute: {seconds:.2f} s for a population of {population:,} of"
+        f" {layout.customers:,} customers (as_of {summary['as_of']}; {earlier}); CPU"
+        f" {cpu.app:.2f} s server, {cpu.pg:.2f} s PostgreSQL; segments: {segments}"
+    )
+    print(line, flush=True)
+    if not 0 < population <= layout.customers:
+        figure.state = f"failed: population {population:,}"
+    return figure, [line + "."]
 
 
 def _load_problem(url: str, tag: str, loaded: afterload.LoadResult) -> str:

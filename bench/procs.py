@@ -22,12 +22,16 @@ def free_port() -> int:
 
 
 def http(
-    method: str, url: str, body: bytes | None = None, headers: Mapping[str, str] | None = None
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 60,
 ) -> tuple[int, bytes]:
     """One request; the status and body, also for 4xx/5xx answers."""
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status), bytes(response.read())
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()

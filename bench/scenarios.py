@@ -3,6 +3,7 @@
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,6 +21,7 @@ class Probe:
     path: str
     body: bytes | None = None
     expect: tuple[int, ...] = (200,)
+    timeout: float = 60  # seconds
 
 
 @dataclass(slots=True)
@@ -34,6 +36,7 @@ class Scenario:
     check: Callable[[str, int], str | None] | None = None  # (run tag, requests) -> problem
     connections: int = 0  # other than the run's fixed count (0: the fixed count)
     informational: bool = False  # shown, but feeds no target and fails no run
+    timed_probe: bool = False  # the probe's time (one request, the server idle) in ``seconds``
 
 
 @dataclass(slots=True)
@@ -46,15 +49,31 @@ class Runner:
     profile_dir: Path | None = None
 
     def run(self, s: Scenario) -> Figure:
-        status, body = http(
-            s.probe.method, self.base_url + s.probe.path, s.probe.body, self.headers
-        )
+        probe = f"{s.name}: probe {s.probe.method} {s.probe.path}"
+        started = time.perf_counter()
+        try:
+            status, body = http(
+                s.probe.method, self.base_url + s.probe.path, s.probe.body, self.headers,
+                timeout=s.probe.timeout,
+            )  # fmt: skip
+        except OSError as exc:  # no answer in time, or a socket error
+            alone = time.perf_counter() - started
+            print(f"{probe} -> {exc} after {alone:.1f} s", flush=True)
+            figure = Figure(s.name, s.what, state=f"failed: probe: {exc}")
+            figure.seconds = alone if s.timed_probe else None
+            return figure
+        alone = time.perf_counter() - started
+        if s.timed_probe:
+            print(f"{probe} -> {status} in {alone:.2f} s (one request alone)", flush=True)
         if status not in s.probe.expect:
             text = body[:300].decode(errors="replace")
-            print(f"{s.name}: probe {s.probe.method} {s.probe.path} -> {status}: {text}")
-            return Figure(s.name, s.what, state=f"failed: probe answered {status}")
+            print(f"{probe} -> {status}: {text}", flush=True)
+            figure = Figure(s.name, s.what, state=f"failed: probe answered {status}")
+            figure.seconds = alone if s.timed_probe else None
+            return figure
         result, cpu = self._measure(s)
         figure = Figure(s.name, s.what, peak_mib=peak_mib(self.server.pids()))
+        figure.seconds = alone if s.timed_probe else None
         figure.informational = s.informational
         figure.others_pct = cpu.others_share * 100
         if result.requests:

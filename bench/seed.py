@@ -109,11 +109,11 @@ async def seed(args: argparse.Namespace, layout: Layout, settings: Settings) -> 
     finally:
         await conn.close()
     async with sessionmaker() as session:
-        await refresh.tenant_changed(session, tenant_id)
+        await refresh.history_changed(session, tenant_id)
         await session.commit()
     while await drain_marks(Database(engine), SystemClock(), 2000):
         pass
-    _step(f"schedules of {layout.customers} customers", at)
+    _step(f"schedules and contact facts of {layout.customers} customers", at)
     await engine.dispose()
     conn = await asyncpg.connect(plain_dsn(url))
     try:

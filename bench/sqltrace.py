@@ -20,7 +20,7 @@ import asyncpg
 import orjson
 
 from bench.dataset import BIG_TEAM, MID_REP, SMALL_REP, Layout, customer_id
-from bench.measure import profile_body
+from bench.measure import profile_body, report_requests
 from bench.seed import plain_dsn
 
 
@@ -94,6 +94,8 @@ def requests(layout: Layout) -> dict[str, tuple[str, str, dict[str, Any] | None]
             profile_body(layout.others_range.start),
         ),
         "batch_ingest": ("POST", "/v1/touches/batch", {"touches": batch}),
+        **{report.name: ("GET", report.path, None) for report in report_requests(layout)},
+        "rfm_recompute": ("POST", "/v1/rfm/recompute", None),
     }  # fmt: skip
 
 

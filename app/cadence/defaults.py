@@ -5,8 +5,10 @@ that row describes (a test proves it). Where the sources disagree the brief deci
 industry rules before market rules, a new prospect's fast start before the slower lead
 cycle, quarterly for loyal customers and monthly for core (high-value) ones. Dormant and
 lost customers come first, on a slow win-back cadence, so a lapsed account is never chased
-harder than a loyal one. The default keeps no business-day calendar (every instant counts)
-so that dates are plain; a tenant sets its own.
+harder than a loyal one. RFM tiers come after the stages that set a pace of their own (a
+sale under way, onboarding): sleeping valuable customers are woken up fortnightly, star
+customers get the core customers' monthly deep conversation. The default keeps no
+business-day calendar (every instant counts) so that dates are plain; a tenant sets its own.
 """
 
 from app.cadence.types import Cap, Match, Policy, Rule, Target
@@ -110,6 +112,14 @@ DEFAULT_RULES = (
         " (cycle 7-30 days): fortnightly to day 90",
     ),
     Rule(
+        name="sleeping_valuable",
+        match=Match(rfm_segment=frozenset({"cant_lose"})),
+        follow_up_days=14, overdue_after_days=21, channel="phone",
+        targets=(Target(30, 1, "value"),),
+        source="RFM: high F and M but low R: sleeping valuable customers, to be woken up (every"
+        " 2 weeks, with something of value, until they buy again)",
+    ),
+    Rule(
         name="strategic_account",
         match=Match(segment=frozenset({"strategic"})),
         follow_up_days=14, overdue_after_days=21, channel="meeting",
@@ -126,6 +136,14 @@ DEFAULT_RULES = (
         targets=(Target(30, 1, "deep"),),
         source="high-value B2B: about every 10 days; core (high-value) existing customer: a"
         " deep conversation monthly",
+    ),
+    Rule(
+        name="star_customer",
+        match=Match(rfm_segment=frozenset({"champions"})),
+        follow_up_days=30, overdue_after_days=40, channel="visit",
+        targets=(Target(30, 1, "deep"),),
+        source="RFM: high R, F and M: star customers, best resources (as core customers: a"
+        " deep conversation monthly)",
     ),
     Rule(
         name="core_customer",

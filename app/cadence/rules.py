@@ -2,6 +2,7 @@
 
 from datetime import datetime, timedelta
 
+from app.cadence.rfm import OUTSIDE
 from app.cadence.types import Match, Policy, Profile, Rule
 
 DAY = timedelta(days=1)
@@ -32,6 +33,7 @@ def matches_profile(match: Match, profile: Profile, as_of: datetime) -> bool:
         and _in(match.stage, profile.stage)
         and _in(match.market, profile.market)
         and _in(match.industry, profile.industry)
+        and _in(match.rfm_segment, profile.rfm_segment or OUTSIDE)
         and _below(match.stage_age_days_lt, age)
         and _at_least(match.stage_age_days_gte, age)
     )

@@ -50,6 +50,7 @@ class Match:
     # outbound, non-automated contacts since the stage was entered
     outbound_in_stage_lt: int | None = None
     outbound_in_stage_gte: int | None = None
+    rfm_segment: frozenset[str] | None = None  # "none": a customer outside the RFM population
 
     @property
     def is_catch_all(self) -> bool:
@@ -95,6 +96,7 @@ class Policy:
     fatigue_days: int = 30
     complaint_pause_days: int = 90
     segment_weights: Mapping[str, float] = field(default_factory=dict)
+    rfm_window_days: int = 365  # purchases within this many days before a snapshot count
 
 
 # --- Customer -------------------------------------------------------------------------------
@@ -118,6 +120,7 @@ class Profile:
     preferred_channels: tuple[str, ...] = ()
     max_contacts_per_30d: int | None = None
     quiet_hours: HoursRange | None = None
+    rfm_segment: str | None = None  # in the tenant's last RFM snapshot; None: outside it
 
 
 # --- Activity: what the store knows of a customer's touches ---------------------------------

@@ -162,7 +162,7 @@ CHECK_CONTEXT = (
     " FROM policy_versions WHERE tenant_id = $1)"
     " SELECT key.id, key.role, key.partner_id, pol.version AS policy_version, c.customer_id,"
     " c.created_at, c.stage_entered_at, c.segment, c.stage, c.market, c.industry, c.owner_rep,"
-    " c.owner_team, c.timezone, c.country, c.preferences, d.document, d.facts,"
+    " c.owner_team, c.timezone, c.country, c.preferences, c.rfm_segment, d.document, d.facts,"
     " (SELECT json_agg(json_build_array(p.actor_rep_id, p.actor_team, p.actor_partner_id,"
     " p.channel, p.planned_at, p.expires_at)) FROM contact_plans p WHERE p.tenant_id = $1"
     " AND p.customer_id = $3 AND p.status IN ('pending', 'approved') AND p.expires_at > $4"

@@ -29,6 +29,8 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     stage_entered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The segment of the tenant's last RFM snapshot (rules match it); null: outside it.
+    rfm_segment: Mapped[str | None] = mapped_column(Text)
 
 
 Index("ix_customers_tenant_id_lower_email", Customer.tenant_id, func.lower(Customer.email))

@@ -1,6 +1,6 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from app.auth import Reader, Writer, WriterInQuery
 from app.customers import service
@@ -19,11 +19,10 @@ from app.deps import NowDep
 from app.errors import responses
 from app.idempotency.middleware import IDEMPOTENCY_HEADER
 from app.pagination import PageDep, encode_cursor
-from app.schemas import ID_PATTERN, Page
+from app.schemas import CustomerId, Page
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The tenant's own id.")]
 PATCH_BODY = {
     "requestBody": {
         "required": True,

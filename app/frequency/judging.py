@@ -51,6 +51,7 @@ def to_profile(row: Mapping[Any, Any]) -> cadence.Profile:
         )
         if quiet
         else None,
+        rfm_segment=row["rfm_segment"],
     )
 
 

@@ -41,9 +41,11 @@ async def drain_marks(db: Database, clock: Clock, limit: int) -> int:
     async with db.sessions() as session:
         claimed = await marks.claim(session, now, now + refreshing.CLAIM, limit)
         await session.commit()
-    grouped = _by_tenant((c.tenant_id, c.customer_id, c.seq) for c in claimed)
-    for tenant_id, seqs in grouped.items():
-        await refreshing.refresh(db, tenant_id, seqs, clock.now())
+    grouped: dict[uuid.UUID, list[marks.Claimed]] = defaultdict(list)
+    for mark in claimed:
+        grouped[mark.tenant_id].append(mark)
+    for tenant_id, marked in grouped.items():
+        await refreshing.refresh(db, tenant_id, marked, clock.now())
     metrics.REFRESHED.labels("marked").inc(len(claimed))
     return len(claimed)
 

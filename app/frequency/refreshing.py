@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import cadence
+from app.analytics import facts
 from app.cadence.fatigue import FOREVER
 from app.customers import repository as customers_repo
 from app.db import Database, Fetch
@@ -114,12 +115,15 @@ async def store(
 
 
 async def refresh(
-    db: Database, tenant_id: uuid.UUID, seqs: Mapping[str, int], now: datetime
+    db: Database, tenant_id: uuid.UUID, claimed: Sequence[marks.Claimed], now: datetime
 ) -> None:
-    """Store fresh verdicts of marked customers (id -> the seq of the mark seen) and remove
-    the marks they account for."""
+    """Store fresh verdicts of marked customers, count their contact facts again from where
+    their marks say, and remove the marks they account for."""
+    seqs = {c.customer_id: c.seq for c in claimed}
+    since = {c.customer_id: c.facts_from for c in claimed if c.facts_from is not None}
     verdicts = await judge(db, tenant_id, seqs, now)
     async with db.driver() as driver, driver.transaction():
+        await facts.refresh(driver.fetch, tenant_id, since)
         await store(driver.fetch, tenant_id, verdicts, seqs)
 
 
@@ -142,8 +146,9 @@ async def refresh_stale(
                 )
                 claimed = await marks.claim_these(session, tenant_id, list(marked), now + CLAIM)
                 await session.commit()
-            todo = {c: seq for c, seq in (stale | claimed).items() if c not in done}
+            expired = [marks.Claimed(tenant_id, id_, seq) for id_, seq in stale.items()]
+            todo = {c.customer_id: c for c in (*expired, *claimed) if c.customer_id not in done}
             if not todo:
                 return
-            await refresh(db, tenant_id, todo, now)
+            await refresh(db, tenant_id, list(todo.values()), now)
             done.update(todo)

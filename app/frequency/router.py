@@ -3,7 +3,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from app.auth import Reader, ReaderInQuery
 from app.db import DatabaseDep
@@ -20,11 +20,10 @@ from app.frequency.schemas import (
     StatusRead,
 )
 from app.pagination import PageDep, encode_cursor
-from app.schemas import ID_PATTERN, ExternalId, Instant, JudgedInstant, Page, Slug, format_utc
+from app.schemas import CustomerId, ExternalId, Instant, JudgedInstant, Page, Slug, format_utc
 
 router = APIRouter(prefix="/v1", tags=["frequency"])
 
-CustomerId = Annotated[str, Path(pattern=ID_PATTERN)]
 AsOf = Annotated[
     JudgedInstant | None,
     Query(description="Any instant, past or future (years 100 to 9000); default now."),

@@ -7,6 +7,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from app import cadence
 from app.customers.schemas import CountryCode, TimeZoneName
+from app.rfm.schemas import RfmSegment
 from app.schemas import Input, Instant, Slug, Text, TimeOfDay
 from app.touches.schemas import Depth
 
@@ -55,6 +56,12 @@ class MatchDoc(Input):
         le=1000,
         description="At least this many outbound, non-automated contacts since the stage began.",
     )
+    rfm_segment: Annotated[list[RfmSegment], AfterValidator(_distinct)] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=13,
+        description="The customer's segment in the tenant's RFM snapshot (none: outside it).",
+    )
 
     def is_catch_all(self) -> bool:
         return not self.model_dump(exclude_none=True)
@@ -99,6 +106,12 @@ class ContactHoursDoc(Input):
         return self
 
 
+class RfmDoc(Input):
+    window_days: int = Field(
+        default=365, ge=1, le=3650, description="Purchases this many days before a snapshot count."
+    )
+
+
 class PolicyDoc(Input):
     """A cadence policy: rules tried in order, the last one matching everyone."""
 
@@ -111,6 +124,7 @@ class PolicyDoc(Input):
     segment_weights: dict[Slug, Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]] = (
         Field(default_factory=dict, max_length=256)
     )
+    rfm: RfmDoc = Field(default_factory=RfmDoc)
     rules: list[RuleDoc] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -184,6 +198,7 @@ def to_engine(doc: PolicyDoc, version: int) -> cadence.Policy:
         fatigue_days=doc.fatigue_days,
         complaint_pause_days=doc.complaint_pause_days,
         segment_weights=dict(doc.segment_weights),
+        rfm_window_days=doc.rfm.window_days,
     )
 
 
@@ -200,6 +215,7 @@ def _rule(rule: RuleDoc) -> cadence.Rule:
             m.stage_age_days_gte,
             m.outbound_in_stage_lt,
             m.outbound_in_stage_gte,
+            _set([s.value for s in m.rfm_segment]) if m.rfm_segment is not None else None,
         ),
         follow_up_days=rule.follow_up_days,
         overdue_after_days=rule.overdue_after_days,
@@ -234,6 +250,7 @@ def from_engine(policy: cadence.Policy) -> PolicyDoc:
                 "stage_age_days_gte": m.stage_age_days_gte,
                 "outbound_in_stage_lt": m.outbound_in_stage_lt,
                 "outbound_in_stage_gte": m.outbound_in_stage_gte,
+                "rfm_segment": listed(m.rfm_segment),
             },
             "follow_up_days": rule.follow_up_days,
             "overdue_after_days": rule.overdue_after_days,
@@ -271,6 +288,7 @@ def from_engine(policy: cadence.Policy) -> PolicyDoc:
             "fatigue_days": policy.fatigue_days,
             "complaint_pause_days": policy.complaint_pause_days,
             "segment_weights": dict(policy.segment_weights),
+            "rfm": {"window_days": policy.rfm_window_days},
             "rules": [rule_doc(rule) for rule in policy.rules],
         }
     )

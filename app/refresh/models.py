@@ -29,3 +29,5 @@ class RefreshMark(Base):
     seq: Mapped[int] = mapped_column(BigInteger, server_default=text("nextval('refresh_mark_seq')"))
     # a refresher took it then; another may take it once this has passed (a crash)
     claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the earliest instant whose contact facts (analytics) the changes may have changed
+    facts_from: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -96,6 +96,19 @@ class Touch(Base):
             postgresql_include=["outcome", "channel"],
             postgresql_where=text(SIGNAL_CONDITION),
         ),
+        # RFM reads a tenant's purchases in a window, and asks whether one came since a
+        # snapshot; purchases are few, so these cost contacts nothing but a predicate.
+        Index(
+            "ix_touches_purchases",
+            "tenant_id", "occurred_at",
+            postgresql_include=["customer_id", "amount"],
+            postgresql_where=text("kind = 'purchase'"),
+        ),
+        Index(
+            "ix_touches_purchases_received",
+            "tenant_id", "received_at",
+            postgresql_where=text("kind = 'purchase'"),
+        ),
     )  # fmt: skip
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

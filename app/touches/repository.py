@@ -34,7 +34,18 @@ INSERT_COLUMNS = (
 
 # What a stored touch changes besides its row, in the statement that stores it: its
 # customer exists, its contact counts, its customer's verdict is marked for a refresh.
-INGESTED = "id, customer_id, channel, occurred_at, kind, direction, automated, depth, engaged_at"
+INGESTED = (
+    "id, customer_id, channel, occurred_at, kind, direction, automated, depth, engaged_at,"
+    " source, ref_external_id"
+)
+# The contact facts (analytics) a stored touch may change: its customer's from its instant (a
+# purchase changes none), and those of the contact an engagement points at from the contact's.
+FACTS_REACHED = (
+    "reached AS (SELECT customer_id, CASE WHEN kind <> 'purchase' THEN occurred_at END AS since"
+    " FROM ins UNION ALL SELECT c.customer_id, c.occurred_at FROM ins JOIN touches c"
+    " ON c.tenant_id = $1 AND c.source = ins.source AND c.external_id = ins.ref_external_id"
+    " AND c.kind = 'contact' WHERE ins.kind = 'engagement')"
+)
 
 
 @cache
@@ -70,7 +81,8 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
         f" {ENGAGED_AT} FROM u ORDER BY u.source, u.external_id"
         f" ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING {INGESTED})",
         f"counted AS ({frequency_repo.count_contacts_from('ins', '$1::uuid')})",
-        f"marked AS ({marks_repo.mark_from('ins', '$1::uuid')})",
+        FACTS_REACHED,
+        f"marked AS ({marks_repo.mark_from('reached', '$1::uuid', facts_from='since')})",
     ]
     key = tenants_repo.KEY_SELECTED if keyed else "NULL AS key_id"
     held = "(SELECT plans FROM held)" if hold_for_plans else "false"

@@ -200,7 +200,11 @@ async def receive_sendgrid(
     news = _contact_news(valid, stored)
     moved = await touches_repo.merge_contacts(session, tenant_id, source["name"], news)
     await day_counts.recount_moved(session, tenant_id, moved)
-    await refresh.customers_changed(session, tenant_id, sorted({r["customer_id"] for r in moved}))
+    since: dict[str, datetime] = {}
+    for row in moved:  # a contact only ever moves earlier
+        customer = row["customer_id"]
+        since[customer] = min(since.get(customer, row["occurred_at"]), row["occurred_at"])
+    await refresh.contacts_changed(session, tenant_id, since)
     await session.commit()
     remaining = iter(stored)
     outcomes = [_outcome(p, remaining) for p in planned]

@@ -44,7 +44,7 @@ FULL: dict[str, Any] = {
 }
 POLICY_FIELDS = {
     "timezone", "business_days", "contact_hours", "recent_contact_hours", "fatigue_days",
-    "complaint_pause_days", "segment_weights", "rules", "version", "created_at",
+    "complaint_pause_days", "segment_weights", "rfm", "rules", "version", "created_at",
 }  # fmt: skip
 RULE_FIELDS = {
     "name", "match", "follow_up_days", "overdue_after_days", "min_gap_hours", "channel",
@@ -52,7 +52,7 @@ RULE_FIELDS = {
 }  # fmt: skip
 MATCH_FIELDS = {
     "segment", "stage", "market", "industry", "stage_age_days_lt", "stage_age_days_gte",
-    "outbound_in_stage_lt", "outbound_in_stage_gte",  # [1.1]
+    "outbound_in_stage_lt", "outbound_in_stage_gte", "rfm_segment",  # [1.1]
 }  # fmt: skip
 
 

@@ -31,6 +31,10 @@ PARTNER_FORBIDDEN = {
     "GET /v1/customers/{customer_id}/status", "GET /v1/customers/{customer_id}/next-follow-up",
     "GET /v1/follow-ups", "GET /v1/statuses", "POST /v1/statuses/lookup", "GET /v1/policy",
     "GET /v1/policy/versions",
+    # [1.1] analytics and RFM
+    "GET /v1/analytics/contacts", "GET /v1/analytics/touch-outcomes",
+    "GET /v1/analytics/compliance", "GET /v1/customers/{customer_id}/rfm", "GET /v1/rfm",
+    "GET /v1/rfm/summary", "POST /v1/rfm/recompute",
 }  # fmt: skip
 # Conflict checks, filing and reading its own plans, and locks: a partner's business.
 PARTNER_ALLOWED = {

@@ -32,6 +32,8 @@ BRIEF_ROWS = (
     "strategic (key account)",
     "prospect in nurturing (KPI)",
     "triggers: long-inactive customers get a win-back plan",
+    "RFM: high R, F and M: star customers",
+    "RFM: high F and M but low R: sleeping valuable customers",
 )
 
 
@@ -83,6 +85,19 @@ CASES = [
     ({"stage": "loyal", "segment": "high_value"}, 400, 0, "core_customer", (30, 30)),
     ({"stage": "customer", "segment": "high_value", "market": "b2c"}, 90, 0,
      "core_customer", (30, 30)),
+    # RFM tiers: sleeping valuable customers are woken up, star customers get the core
+    # customers' monthly deep conversation; a pace of the stage (a sale, onboarding) first
+    ({"stage": "customer", "rfm_segment": "cant_lose"}, 400, 0, "sleeping_valuable", (14, 14)),
+    ({"rfm_segment": "cant_lose", "segment": "strategic"}, 400, 0,
+     "sleeping_valuable", (14, 14)),
+    ({"stage": "loyal", "rfm_segment": "champions"}, 400, 0, "star_customer", (30, 30)),
+    ({"stage": "customer", "rfm_segment": "champions"}, 90, 0, "star_customer", (30, 30)),
+    ({"stage": "customer", "rfm_segment": "champions"}, 10, 0, "onboarding", (7, 7)),
+    ({"stage": "negotiation", "rfm_segment": "cant_lose"}, 10, 5, "negotiation", (3, 5)),
+    ({"stage": "customer", "segment": "strategic", "rfm_segment": "champions"}, 90, 0,
+     "strategic_account", (14, 30)),
+    ({"stage": "dormant", "rfm_segment": "cant_lose"}, 60, 0, "win_back", (90, 90)),
+    ({"stage": "loyal", "rfm_segment": "at_risk"}, 400, 0, "loyal", (90, 90)),
     # lapsed accounts are won back slowly, never chased harder than loyal ones
     ({"stage": "dormant", "segment": "high_value", "market": "b2b"}, 60, 0,
      "win_back", (90, 90)),

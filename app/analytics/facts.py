@@ -1,0 +1,139 @@
+"""The facts analytics count, kept per contact beside the touches: what each contact's
+history made of it (its follow-up number ``n``, whether it was effective, answered, opened,
+clicked...). A write marks its customers with the earliest instant whose facts it may have
+changed (``refresh_marks.facts_from``); the refresher recomputes the facts of those
+customers' contacts from 7 days before that instant (an inbound contact answers the week
+before it) in one statement per round, so in-order writes cost a few rows each. Reports then
+aggregate facts, never scanning touches or walking histories.
+
+``late`` (a follow-up at or after the ``overdue_at`` of the status just before it) needs the
+engine: a report judges it when it first needs it and keeps it; it is forgotten again when an
+earlier touch of the customer comes in. It is judged under the policy and profile of that
+moment: a later change of either does not rewrite the history."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+
+from app.db import Fetch
+
+RESPONSES = ("replied", "meeting_booked", "converted")
+MAX_N = 10  # "10 or more"
+ANSWER_HOURS = 168  # an inbound contact within 7 days after an outbound one answers it
+
+
+def _listed(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{value}'" for value in values)
+
+
+# A response cuts a customer's outbound contacts into runs: an inbound contact, or an
+# engagement that replied, booked a meeting or converted. At one instant, an outbound contact
+# comes before a response (it is what was answered).
+IS_RESPONSE = (
+    f"(t.kind = 'contact' AND t.direction = 'inbound') OR (t.kind = 'engagement'"
+    f" AND t.outcome IN ({_listed(RESPONSES)}))"
+)
+FACT_COLUMNS = (
+    "customer_id", "occurred_at", "channel", "direction", "category", "automated",
+    "actor_team", "actor_rep_id", "actor_partner_id", "n", "effective", "responded", "opened",
+    "clicked", "replied", "meeting_booked", "converted", "completed", "late",
+)  # fmt: skip
+_COLUMNS = ", ".join(FACT_COLUMNS)
+_CHANGED = " OR ".join(f"f.{c} IS DISTINCT FROM excluded.{c}" for c in FACT_COLUMNS)
+_SET = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS)
+
+# $1 the tenant, $2 customer ids, $3 for each the instant its facts may have changed from.
+# Each contact from 7 days before that instant is counted again; a follow-up number carries on
+# from the stored fact of the last outbound contact before them (none, or a response since:
+# 0), so the work is the customer's recent contacts, whatever its history.
+REFRESH = f"""
+WITH todo AS (
+    SELECT customer_id, since, since - interval '{ANSWER_HOURS} hours' AS start
+    FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, since)
+), seed AS (
+    SELECT todo.customer_id, CASE WHEN p.n IS NULL OR EXISTS (
+            SELECT 1 FROM touches t WHERE t.tenant_id = $1 AND t.customer_id = todo.customer_id
+                AND t.occurred_at >= p.occurred_at AND t.occurred_at < todo.start
+                AND ({IS_RESPONSE}))
+        THEN 0 ELSE p.n END AS base
+    FROM todo LEFT JOIN LATERAL (
+        SELECT f.occurred_at, f.n FROM contact_facts f
+        WHERE f.tenant_id = $1 AND f.customer_id = todo.customer_id
+            AND f.direction = 'outbound' AND f.occurred_at < todo.start
+        ORDER BY f.occurred_at DESC, f.touch_id DESC LIMIT 1
+    ) AS p ON true
+), events AS (
+    SELECT t.customer_id, t.id, t.occurred_at, ({IS_RESPONSE}) AS is_response
+    FROM todo JOIN touches t ON t.tenant_id = $1 AND t.customer_id = todo.customer_id
+        AND t.occurred_at >= todo.start
+    WHERE t.kind = 'contact' OR ({IS_RESPONSE})
+), runs AS (
+    SELECT e.*, count(*) FILTER (WHERE e.is_response) OVER (PARTITION BY e.customer_id
+        ORDER BY e.occurred_at, e.is_response, e.id ROWS UNBOUNDED PRECEDING) AS run
+    FROM events e
+), numbered AS (
+    SELECT r.id, least({MAX_N}, CASE WHEN r.run = 0 THEN s.base ELSE 0 END + row_number()
+        OVER (PARTITION BY r.customer_id, r.run ORDER BY r.occurred_at, r.id)) AS n
+    FROM runs r JOIN seed s ON s.customer_id = r.customer_id WHERE NOT r.is_response
+), fresh AS (
+    SELECT t.id, t.customer_id, t.occurred_at, t.channel, t.direction, t.category, t.automated,
+        t.actor_team, t.actor_rep_id, t.actor_partner_id, numbered.n,
+        t.outcome, coalesce(e.opened, false) AS opened, coalesce(e.clicked, false) AS clicked,
+        coalesce(e.replied, false) AS e_replied, coalesce(e.meeting, false) AS e_meeting,
+        coalesce(e.converted, false) AS e_converted, i.answered IS NOT NULL AS answered,
+        CASE WHEN t.occurred_at < todo.since AND old.occurred_at = t.occurred_at
+            THEN old.late END AS late
+    FROM todo JOIN touches t ON t.tenant_id = $1 AND t.customer_id = todo.customer_id
+        AND t.kind = 'contact' AND t.occurred_at >= todo.start
+    LEFT JOIN numbered ON numbered.id = t.id
+    LEFT JOIN contact_facts old ON old.tenant_id = $1 AND old.touch_id = t.id
+    LEFT JOIN LATERAL (
+        SELECT bool_or(g.outcome IN ('opened', 'clicked')) AS opened,
+            bool_or(g.outcome = 'clicked') AS clicked, bool_or(g.outcome = 'replied') AS replied,
+            bool_or(g.outcome = 'meeting_booked') AS meeting,
+            bool_or(g.outcome = 'converted') AS converted
+        FROM touches g WHERE g.tenant_id = $1 AND g.source = t.source
+            AND g.ref_external_id = t.external_id AND g.kind = 'engagement'
+    ) AS e ON t.external_id IS NOT NULL
+    LEFT JOIN LATERAL (
+        SELECT 1 AS answered FROM touches a WHERE a.tenant_id = $1
+            AND a.customer_id = t.customer_id AND a.kind = 'contact' AND a.direction = 'inbound'
+            AND a.occurred_at > t.occurred_at
+            AND a.occurred_at <= t.occurred_at + interval '{ANSWER_HOURS} hours'
+        LIMIT 1
+    ) AS i ON t.direction = 'outbound'
+), facts AS (
+    SELECT id, customer_id, occurred_at, channel, direction, category, automated, actor_team,
+        actor_rep_id, actor_partner_id, n,
+        coalesce(outcome IN ('completed', {_listed(RESPONSES)}), false)
+            OR opened OR e_replied OR e_meeting OR e_converted AS effective,
+        direction = 'outbound' AND (coalesce(outcome IN ({_listed(RESPONSES)}), false)
+            OR e_replied OR e_meeting OR e_converted OR answered) AS responded,
+        opened, clicked,
+        outcome IS NOT DISTINCT FROM 'replied' OR e_replied
+            OR (direction = 'outbound' AND answered) AS replied,
+        outcome IS NOT DISTINCT FROM 'meeting_booked' OR e_meeting AS meeting_booked,
+        outcome IS NOT DISTINCT FROM 'converted' OR e_converted AS converted,
+        outcome IS NOT DISTINCT FROM 'completed' AS completed, late
+    FROM fresh
+), stored AS (
+    INSERT INTO contact_facts AS f (tenant_id, touch_id, {_COLUMNS})
+    SELECT $1, id, {_COLUMNS} FROM facts ORDER BY id
+    ON CONFLICT (tenant_id, touch_id) DO UPDATE SET {_SET} WHERE {_CHANGED}
+    RETURNING 1
+), gone AS (
+    DELETE FROM contact_facts f USING todo
+    WHERE f.tenant_id = $1 AND f.customer_id = todo.customer_id AND f.occurred_at >= todo.start
+        AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.id = f.touch_id)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM gone) AS gone
+"""
+
+
+async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, datetime]) -> None:
+    """Count again the facts of these customers' contacts from (7 days before) each instant,
+    in the caller's transaction."""
+    if since:
+        ids = sorted(since)
+        await fetch(REFRESH, tenant_id, ids, [since[i] for i in ids])

@@ -1,0 +1,46 @@
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Boolean, DateTime, Index, SmallInteger, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+
+
+class ContactFact(Base):
+    """What a contact's history made of it, for analytics (see ``app.analytics.facts``): its
+    own attributes copied beside the facts, so that a report reads this table alone."""
+
+    __tablename__ = "contact_facts"
+    __table_args__ = (
+        # Reports read a tenant's range; a refresh reads a customer's recent facts.
+        Index("ix_contact_facts_tenant_id_occurred_at", "tenant_id", "occurred_at"),
+        Index(
+            "ix_contact_facts_tenant_id_customer_id_occurred_at",
+            "tenant_id", "customer_id", "occurred_at",
+        ),
+    )  # fmt: skip
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    touch_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    automated: Mapped[bool] = mapped_column(Boolean)
+    actor_team: Mapped[str | None] = mapped_column(Text)
+    actor_rep_id: Mapped[str | None] = mapped_column(Text)
+    actor_partner_id: Mapped[str | None] = mapped_column(Text)
+    # the follow-up number of an outbound contact, 1..10 ("10 or more"); null for inbound
+    n: Mapped[int | None] = mapped_column(SmallInteger)
+    effective: Mapped[bool] = mapped_column(Boolean)
+    responded: Mapped[bool] = mapped_column(Boolean)
+    opened: Mapped[bool] = mapped_column(Boolean)
+    clicked: Mapped[bool] = mapped_column(Boolean)
+    replied: Mapped[bool] = mapped_column(Boolean)
+    meeting_booked: Mapped[bool] = mapped_column(Boolean)
+    converted: Mapped[bool] = mapped_column(Boolean)
+    completed: Mapped[bool] = mapped_column(Boolean)
+    # a personal follow-up at or after the overdue_at just before it; null: not judged yet
+    late: Mapped[bool | None] = mapped_column(Boolean)

@@ -1,0 +1,226 @@
+"""SQL for the analytics reports: aggregates over the contact facts (``app.analytics.facts``),
+one statement a report, never a walk of the touches.
+
+Each statement is put together from fixed fragments (the group keys and filters a request
+names pick among them); every value is a bound parameter. Group values are ordered by code
+point (``COLLATE "C"``), ``false`` before ``true``, null last."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.analytics.schemas import Filters, Window
+from app.db import Fetch
+from app.frequency.list_queries import STATUS
+
+# What each group key reads: the contact's fact (``t``) or the customer's profile now (``cu``).
+GROUP_COLUMNS = {
+    "channel": "t.channel",
+    "direction": "t.direction",
+    "category": "t.category",
+    "automated": "t.automated",
+    "team": "t.actor_team",
+    "rep": "t.actor_rep_id",
+    "partner": "t.actor_partner_id",
+    "segment": "cu.segment",
+    "owner_team": "cu.owner_team",
+}
+BOOLEAN_KEYS = frozenset({"automated"})
+FILTER_COLUMNS = {
+    "channel": "t.channel",
+    "team": "t.actor_team",
+    "rep_id": "t.actor_rep_id",
+    "partner_id": "t.actor_partner_id",
+    "category": "t.category",
+    "automated": "t.automated",
+}
+WITH_PROFILE = "JOIN customers cu ON cu.tenant_id = t.tenant_id AND cu.customer_id = t.customer_id"
+
+
+def _filters(filters: Filters) -> tuple[str, dict[str, Any]]:
+    """The conditions on ``t`` the set filters make, and their parameters."""
+    named = {name: getattr(filters, name) for name in FILTER_COLUMNS}
+    named = {name: value for name, value in named.items() if value is not None}
+    sql = "".join(f" AND {FILTER_COLUMNS[name]} = :f_{name}" for name in named)
+    return sql, {f"f_{name}": value for name, value in named.items()}
+
+
+def _group_select(keys: Sequence[str]) -> str:
+    return "".join(f", {GROUP_COLUMNS[key]} AS g{i}" for i, key in enumerate(keys))
+
+
+def _group_names(keys: Sequence[str]) -> str:
+    return "".join(f", g{i}" for i in range(len(keys)))
+
+
+def _group_order(keys: Sequence[str]) -> list[str]:
+    collate = {key: "" if key in BOOLEAN_KEYS else ' COLLATE "C"' for key in keys}
+    return [f"g{i}{collate[key]} NULLS LAST" for i, key in enumerate(keys)]
+
+
+def _window(tenant_id: uuid.UUID, window: Window) -> dict[str, Any]:
+    return {"tenant_id": tenant_id, "since": window.since, "until": window.until}
+
+
+CONTACT_COUNTS = (
+    "count(*) AS contacts, count(*) FILTER (WHERE direction = 'outbound') AS outbound,"
+    " count(*) FILTER (WHERE direction = 'inbound') AS inbound,"
+    " count(*) FILTER (WHERE automated) AS automated,"
+    " count(DISTINCT customer_id) AS customers, count(*) FILTER (WHERE effective) AS effective,"
+    " count(*) FILTER (WHERE responded) AS responded"
+)
+
+
+def contacts_sql(keys: Sequence[str], interval: str | None, filters: str) -> str:
+    """Contact volume per period and group, and (``total`` 1) the totals of the range."""
+    period = (
+        "date_trunc(CAST(:unit AS text), t.occurred_at AT TIME ZONE CAST(:tz AS text))"
+        if interval
+        else "CAST(NULL AS timestamp)"
+    )
+    groups = _group_names(keys)
+    return (
+        f"WITH c AS (SELECT {period} AS period{_group_select(keys)}, t.customer_id,"
+        " t.direction, t.automated, t.effective, t.responded"
+        f" FROM contact_facts t {WITH_PROFILE} WHERE t.tenant_id = :tenant_id"
+        f" AND t.occurred_at >= :since AND t.occurred_at < :until{filters})"
+        f" SELECT GROUPING(period) AS total, period{groups}, {CONTACT_COUNTS} FROM c"
+        f" GROUP BY GROUPING SETS ((period{groups}), ())"
+        f" ORDER BY {', '.join(['total', 'period NULLS LAST', *_group_order(keys)])}"
+    )
+
+
+async def contact_volume(
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    window: Window,
+    *,
+    keys: Sequence[str],
+    interval: str | None,
+    timezone: str,
+    filters: Filters,
+) -> list[RowMapping]:
+    """Rows of ``period`` (local, naive; null without an interval), ``g0``.. (the group
+    values) and the counts, then one row with ``total`` 1: the whole range's."""
+    where, params = _filters(filters)
+    params |= _window(tenant_id, window)
+    if interval:
+        params |= {"unit": interval, "tz": timezone}
+    result = await session.execute(text(contacts_sql(keys, interval, where)), params)
+    return list(result.mappings())
+
+
+FLAGS = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
+OUTCOME_COUNTS = ", ".join(f"count(*) FILTER (WHERE t.{flag}) AS {flag}" for flag in FLAGS)
+
+
+def outcomes_sql(keys: Sequence[str], filters: str) -> str:
+    """Outcomes per group and follow-up number (the facts keep each outbound contact's)."""
+    groups = _group_names(keys)
+    flags = ", ".join(f"t.{flag}" for flag in FLAGS)
+    return (
+        f"SELECT n{groups}, count(*) AS contacts, {OUTCOME_COUNTS} FROM (SELECT t.n"
+        f"{_group_select(keys)}, {flags} FROM contact_facts t {WITH_PROFILE}"
+        " WHERE t.tenant_id = :tenant_id AND t.direction = 'outbound'"
+        f" AND t.occurred_at >= :since AND t.occurred_at < :until{filters}) AS t"
+        f" GROUP BY n{groups} ORDER BY {', '.join([*_group_order(keys), 'n'])}"
+    )
+
+
+async def outcomes(
+    session: AsyncSession, tenant_id: uuid.UUID, window: Window, *, keys: Sequence[str],
+    filters: Filters,
+) -> list[RowMapping]:  # fmt: skip
+    """Rows of ``n``, ``g0`` (the group value, with a key) and the counts."""
+    where, params = _filters(filters)
+    params |= _window(tenant_id, window)
+    result = await session.execute(text(outcomes_sql(keys, where)), params)
+    return list(result.mappings())
+
+
+OWNER_COLUMNS = {"owner_rep": "c.owner_rep", "owner_team": "c.owner_team"}
+# A stored schedule's status now, as the lists compare it (app.frequency.list_queries).
+STATUS_NOW = STATUS.replace("$3", ":now")
+STATUS_COUNTS = ", ".join(
+    f"count(*) FILTER (WHERE {STATUS_NOW} = '{status}') AS {status}_now"
+    for status in ("due", "overdue", "over_contacted", "suppressed")
+)
+
+
+def owners_sql(owner: str) -> str:
+    return (
+        f"SELECT {OWNER_COLUMNS[owner]} AS owner, count(*) AS customers, {STATUS_COUNTS}"
+        " FROM customers c LEFT JOIN customer_schedules s ON s.tenant_id = c.tenant_id"
+        " AND s.customer_id = c.customer_id WHERE c.tenant_id = :tenant_id"
+        f' GROUP BY 1 ORDER BY {OWNER_COLUMNS[owner]} COLLATE "C" NULLS LAST'
+    )
+
+
+async def owners_now(
+    session: AsyncSession, tenant_id: uuid.UUID, owner: str, now: datetime
+) -> list[RowMapping]:
+    """Per owner now (null: none), its customers and how many are due, overdue,
+    over-contacted and suppressed now, by their stored schedules."""
+    params = {"tenant_id": tenant_id, "now": now}
+    return list((await session.execute(text(owners_sql(owner)), params)).mappings())
+
+
+# A follow-up of the range not judged yet, with the customer's last personal contact before
+# it (the engine need not judge one that comes too soon after it to be late).
+UNJUDGED = """
+SELECT f.touch_id, f.customer_id, f.occurred_at, (
+    SELECT p.occurred_at FROM contact_facts p WHERE p.tenant_id = f.tenant_id
+        AND p.customer_id = f.customer_id AND NOT p.automated AND p.occurred_at < f.occurred_at
+    ORDER BY p.occurred_at DESC LIMIT 1) AS personal_before
+FROM contact_facts f
+WHERE f.tenant_id = $1 AND f.occurred_at >= $2 AND f.occurred_at < $3
+    AND f.direction = 'outbound' AND NOT f.automated AND f.late IS NULL
+"""
+
+
+async def unjudged_follow_ups(
+    fetch: Fetch, tenant_id: uuid.UUID, window: Window
+) -> list[Mapping[str, Any]]:
+    return list(await fetch(UNJUDGED, tenant_id, window.since, window.until))
+
+
+# Only a fact unchanged since it was read is written: one a refresh counted again meanwhile
+# (its late is null again) is judged by the next report.
+JUDGED = """
+UPDATE contact_facts f SET late = u.late
+FROM unnest($2::uuid[], $3::timestamptz[], $4::boolean[]) AS u(touch_id, occurred_at, late)
+WHERE f.tenant_id = $1 AND f.touch_id = u.touch_id AND f.occurred_at = u.occurred_at
+    AND f.late IS NULL
+"""
+
+
+async def store_judged(
+    fetch: Fetch, tenant_id: uuid.UUID, judged: Sequence[tuple[uuid.UUID, datetime, bool]]
+) -> None:
+    """Keep follow-ups' lateness, by (touch id, its instant when judged, late)."""
+    if judged:
+        ids, instants, lates = zip(*sorted(judged), strict=True)
+        await fetch(JUDGED, tenant_id, list(ids), list(instants), list(lates))
+
+
+def follow_ups_sql(owner: str) -> str:
+    return (
+        f"SELECT {OWNER_COLUMNS[owner]} AS owner, count(*) AS follow_ups,"
+        " count(*) FILTER (WHERE f.late) AS late FROM contact_facts f JOIN customers c"
+        " ON c.tenant_id = f.tenant_id AND c.customer_id = f.customer_id"
+        " WHERE f.tenant_id = :tenant_id AND f.direction = 'outbound' AND NOT f.automated"
+        " AND f.occurred_at >= :since AND f.occurred_at < :until GROUP BY 1"
+    )
+
+
+async def follow_ups(
+    session: AsyncSession, tenant_id: uuid.UUID, window: Window, owner: str
+) -> list[RowMapping]:
+    """Per owner now, the outbound, non-automated contacts of the range and the late ones
+    among them (each judged before this is read)."""
+    params = _window(tenant_id, window)
+    return list((await session.execute(text(follow_ups_sql(owner)), params)).mappings())

@@ -1,0 +1,242 @@
+"""The analytics reports: the SQL counts the contact facts (the tenant's pending marks
+refreshed first, as the lists do, so a report counts every touch stored before it), this
+module names periods and groups, rounds rates, and judges compliance's follow-ups with the
+cadence engine the first time a report needs them."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import cadence
+from app.analytics import repository
+from app.analytics.schemas import (
+    ComplianceReport,
+    ContactsKey,
+    ContactsReport,
+    Filters,
+    Interval,
+    OutcomeRow,
+    OutcomesKey,
+    OutcomesReport,
+    OwnerKey,
+    Window,
+)
+from app.customers import repository as customers_repo
+from app.db import Database, driver_fetch
+from app.frequency.judging import judge_many, to_profile
+from app.frequency.list_queries import ListScope
+from app.frequency.refreshing import refresh_stale
+from app.policies import repository as policies_repo
+from app.policies import service as policies
+
+FOUR_PLACES = Decimal("0.0001")
+# "The status a customer had just before a follow-up": /status?as_of= this much earlier.
+JUST_BEFORE = timedelta(microseconds=1)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """``part / whole`` rounded half up to 4 places; None when ``whole`` is 0."""
+    if whole == 0:
+        return None
+    return float((Decimal(part) / Decimal(whole)).quantize(FOUR_PLACES, ROUND_HALF_UP))
+
+
+def period_start(local: datetime | None, zone: ZoneInfo) -> str | None:
+    """A period's first instant written in the zone with its offset, from its local start as
+    ``date_trunc`` gives it; a local midnight the clocks skipped becomes the first instant
+    after the gap."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).isoformat()
+
+
+async def active_policy(session: AsyncSession, tenant_id: uuid.UUID) -> cadence.Policy:
+    """The tenant's active policy (the built-in default until it sets one), parsed once."""
+    version = await policies_repo.active_version(session, tenant_id)
+    return await policies.policy_version(session, tenant_id, version)
+
+
+async def active_timezone(session: AsyncSession, tenant_id: uuid.UUID) -> str:
+    return (await active_policy(session, tenant_id)).timezone
+
+
+def _group(keys: Sequence[str], row: Mapping[Any, Any]) -> dict[str, Any]:
+    return {key: row[f"g{i}"] for i, key in enumerate(keys)}
+
+
+CONTACT_COUNTS = (
+    "contacts", "outbound", "inbound", "automated", "customers", "effective", "responded",
+)  # fmt: skip
+
+
+def _contact_counts(row: Mapping[Any, Any]) -> dict[str, Any]:
+    counts = {name: row[name] for name in CONTACT_COUNTS}
+    return {**counts, "response_rate": rate(row["responded"], row["outbound"])}
+
+
+async def contacts(
+    session: AsyncSession,
+    db: Database,
+    tenant_id: uuid.UUID,
+    window: Window,
+    *,
+    interval: Interval | None,
+    keys: Sequence[ContactsKey],
+    filters: Filters,
+    now: datetime,
+) -> ContactsReport:
+    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    timezone = await active_timezone(session, tenant_id)
+    names = [key.value for key in keys]
+    *rows, totals = await repository.contact_volume(
+        session, tenant_id, window, keys=names, interval=interval.value if interval else None,
+        timezone=timezone, filters=filters,
+    )  # fmt: skip
+    zone = ZoneInfo(timezone)
+    return ContactsReport.model_validate(
+        {
+            "from": window.since, "to": window.until, "interval": interval,
+            "timezone": timezone, "group_by": keys,
+            "rows": [
+                {"period_start": period_start(row["period"], zone), "group": _group(names, row),
+                 **_contact_counts(row)}
+                for row in rows
+            ],
+            "totals": _contact_counts(totals),
+        }
+    )  # fmt: skip
+
+
+def _outcome_row(keys: Sequence[str], row: Mapping[Any, Any]) -> OutcomeRow:
+    contacts = row["contacts"]
+    flags = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
+    return OutcomeRow.model_validate(
+        {
+            "n": row["n"], "group": _group(keys, row), "contacts": contacts,
+            **{flag: row[flag] for flag in flags},
+            "open_rate": rate(row["opened"], contacts),
+            "reply_rate": rate(row["replied"], contacts),
+            "meeting_rate": rate(row["meeting_booked"], contacts),
+            "connect_rate": rate(row["completed"], contacts),
+        }
+    )  # fmt: skip
+
+
+async def touch_outcomes(
+    session: AsyncSession,
+    db: Database,
+    tenant_id: uuid.UUID,
+    window: Window,
+    *,
+    keys: Sequence[OutcomesKey],
+    filters: Filters,
+    now: datetime,
+) -> OutcomesReport:
+    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    timezone = await active_timezone(session, tenant_id)
+    names = [key.value for key in keys]
+    rows = await repository.outcomes(session, tenant_id, window, keys=names, filters=filters)
+    return OutcomesReport.model_validate(
+        {
+            "from": window.since, "to": window.until, "timezone": timezone, "group_by": keys,
+            "rows": [_outcome_row(names, row) for row in rows],
+        }
+    )  # fmt: skip
+
+
+def may_be_late(follow_up: Mapping[Any, Any], soonest: timedelta) -> bool:
+    """Whether a follow-up can be late at all. The ``overdue_at`` of a status is the
+    rule's ``overdue_after_days`` (local or business days) after the last contact the rule
+    counts, or later, and that contact is never before the last personal one: a follow-up
+    less than ``soonest`` (the policy's fewest overdue days, less a day for clock changes)
+    after the customer's last personal contact is on time, whatever the engine would add."""
+    before = follow_up["personal_before"]
+    return before is None or follow_up["occurred_at"] >= before + soonest
+
+
+def _may_be_late_by_instant(
+    follow_ups: Sequence[Mapping[str, Any]], soonest: timedelta
+) -> dict[datetime, list[Mapping[str, Any]]]:
+    at: defaultdict[datetime, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in follow_ups:
+        if may_be_late(row, soonest):
+            at[row["occurred_at"]].append(row)
+    return dict(sorted(at.items()))
+
+
+async def judge_follow_ups(session: AsyncSession, tenant_id: uuid.UUID, window: Window) -> None:
+    """Judge the follow-ups of the range whose lateness is not known yet, and keep it (in
+    the session's transaction): each that may be late by the engine an instant before it,
+    as ``/status?as_of=`` would, the customers with a follow-up at one instant together."""
+    fetch = await driver_fetch(session)
+    unjudged = await repository.unjudged_follow_ups(fetch, tenant_id, window)
+    if not unjudged:
+        return
+    policy = await active_policy(session, tenant_id)
+    soonest = timedelta(days=min(rule.overdue_after_days for rule in policy.rules) - 1)
+    at = _may_be_late_by_instant(unjudged, soonest)
+    verdicts = [
+        (row["touch_id"], row["occurred_at"], False)
+        for row in unjudged
+        if not may_be_late(row, soonest)
+    ]
+    ids = [row["customer_id"] for contacts in at.values() for row in contacts]
+    rows = await customers_repo.profiles_with_policy_version(fetch, tenant_id, ids)
+    profiles = {row["customer_id"]: to_profile(row) for row in rows}
+    for instant, contacts in at.items():
+        group = [profiles[row["customer_id"]] for row in contacts]
+        judged = await judge_many(fetch, tenant_id, policy, group, instant - JUST_BEFORE)
+        for row in contacts:
+            overdue_at = judged[row["customer_id"]][1].next_follow_up.overdue_at
+            late = overdue_at is not None and instant >= overdue_at
+            verdicts.append((row["touch_id"], instant, late))
+    await repository.store_judged(fetch, tenant_id, verdicts)
+
+
+COMPLIANCE_COUNTS = (
+    "customers", "due_now", "overdue_now", "over_contacted_now", "suppressed_now",
+    "follow_ups", "late",
+)  # fmt: skip
+
+
+def _compliance_counts(counts: Mapping[str, int]) -> dict[str, Any]:
+    follow_ups, late = counts["follow_ups"], counts["late"]
+    return {**counts, "on_time_rate": rate(follow_ups - late, follow_ups)}
+
+
+async def compliance(
+    session: AsyncSession,
+    db: Database,
+    tenant_id: uuid.UUID,
+    window: Window,
+    *,
+    owner: OwnerKey,
+    now: datetime,
+) -> ComplianceReport:
+    """Owners' customers by their status now (the whole tenant's stale verdicts refreshed
+    first, as the lists do) and their follow-ups in the range, late or not."""
+    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    owners = await repository.owners_now(session, tenant_id, owner.value, now)
+    await judge_follow_ups(session, tenant_id, window)
+    sent = {
+        row["owner"]: {"follow_ups": row["follow_ups"], "late": row["late"]}
+        for row in await repository.follow_ups(session, tenant_id, window, owner.value)
+    }
+    await session.commit()
+    nothing_sent = {"follow_ups": 0, "late": 0}
+    rows = [
+        {**_compliance_counts({**row, **sent.get(row["owner"], nothing_sent)})} for row in owners
+    ]
+    totals = {name: sum(row[name] for row in rows) for name in COMPLIANCE_COUNTS}
+    return ComplianceReport.model_validate(
+        {
+            "from": window.since, "to": window.until, "group_by": owner, "rows": rows,
+            "totals": _compliance_counts(totals),
+        }
+    )  # fmt: skip
