@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     """Run the background refresher of stored verdicts in this process."""
     refresh_batch: int = Field(default=500, ge=1, le=10_000)
     """Customers the refresher takes per round."""
+    rfm_auto_recompute: bool = True
+    """Recompute RFM snapshots over an hour old (when something changed) in this process."""
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated origins whose browsers may call the API; empty: no CORS headers at all."""
 

@@ -84,6 +84,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     rfm = RfmScheduler(app.state.database, app.state.clock)
     if settings.refresher:
         refresher.start()
+    if settings.rfm_auto_recompute:
         rfm.start()
     _settle_memory()
     try:

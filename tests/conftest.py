@@ -44,7 +44,9 @@ def _reset_clock(clock: FixedClock) -> None:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
-    application = create_app(Settings(database_url=database_url, pool_size=20), clock)
+    # RFM snapshots are recomputed when a test says so (its clock, not a minute's poll)
+    settings = Settings(database_url=database_url, pool_size=20, rfm_auto_recompute=False)
+    application = create_app(settings, clock)
     async with LifespanManager(application):
         yield application
 

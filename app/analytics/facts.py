@@ -63,7 +63,10 @@ WITH todo AS (
         ORDER BY f.occurred_at DESC, f.touch_id DESC LIMIT 1
     ) AS p ON true
 ), events AS (
-    SELECT t.customer_id, t.id, t.occurred_at, ({IS_RESPONSE}) AS is_response
+    SELECT t.id, t.customer_id, t.occurred_at, t.kind, t.channel, t.direction, t.category,
+        t.automated, t.actor_team, t.actor_rep_id, t.actor_partner_id, t.outcome, t.source,
+        t.external_id, ({IS_RESPONSE}) AS is_response,
+        t.kind = 'contact' AND t.direction = 'outbound' AS is_outbound, todo.since
     FROM todo JOIN touches t ON t.tenant_id = $1 AND t.customer_id = todo.customer_id
         AND t.occurred_at >= todo.start
     WHERE t.kind = 'contact' OR ({IS_RESPONSE})
@@ -72,20 +75,20 @@ WITH todo AS (
         ORDER BY e.occurred_at, e.is_response, e.id ROWS UNBOUNDED PRECEDING) AS run
     FROM events e
 ), numbered AS (
-    SELECT r.id, least({MAX_N}, CASE WHEN r.run = 0 THEN s.base ELSE 0 END + row_number()
-        OVER (PARTITION BY r.customer_id, r.run ORDER BY r.occurred_at, r.id)) AS n
-    FROM runs r JOIN seed s ON s.customer_id = r.customer_id WHERE NOT r.is_response
+    SELECT r.*, CASE WHEN r.is_outbound THEN least({MAX_N},
+        CASE WHEN r.run = 0 THEN s.base ELSE 0 END + count(*) FILTER (WHERE r.is_outbound)
+        OVER (PARTITION BY r.customer_id, r.run ORDER BY r.occurred_at, r.is_response, r.id
+              ROWS UNBOUNDED PRECEDING)) END AS n
+    FROM runs r JOIN seed s ON s.customer_id = r.customer_id
 ), fresh AS (
     SELECT t.id, t.customer_id, t.occurred_at, t.channel, t.direction, t.category, t.automated,
-        t.actor_team, t.actor_rep_id, t.actor_partner_id, numbered.n,
+        t.actor_team, t.actor_rep_id, t.actor_partner_id, t.n,
         t.outcome, coalesce(e.opened, false) AS opened, coalesce(e.clicked, false) AS clicked,
         coalesce(e.replied, false) AS e_replied, coalesce(e.meeting, false) AS e_meeting,
         coalesce(e.converted, false) AS e_converted, i.answered IS NOT NULL AS answered,
-        CASE WHEN t.occurred_at < todo.since AND old.occurred_at = t.occurred_at
+        CASE WHEN t.occurred_at < t.since AND old.occurred_at = t.occurred_at
             THEN old.late END AS late
-    FROM todo JOIN touches t ON t.tenant_id = $1 AND t.customer_id = todo.customer_id
-        AND t.kind = 'contact' AND t.occurred_at >= todo.start
-    LEFT JOIN numbered ON numbered.id = t.id
+    FROM numbered t
     LEFT JOIN contact_facts old ON old.tenant_id = $1 AND old.touch_id = t.id
     LEFT JOIN LATERAL (
         SELECT bool_or(g.outcome IN ('opened', 'clicked')) AS opened,
@@ -102,6 +105,7 @@ WITH todo AS (
             AND a.occurred_at <= t.occurred_at + interval '{ANSWER_HOURS} hours'
         LIMIT 1
     ) AS i ON t.direction = 'outbound'
+    WHERE t.kind = 'contact'
 ), facts AS (
     SELECT id, customer_id, occurred_at, channel, direction, category, automated, actor_team,
         actor_rep_id, actor_partner_id, n,
@@ -124,16 +128,21 @@ WITH todo AS (
 ), gone AS (
     DELETE FROM contact_facts f USING todo
     WHERE f.tenant_id = $1 AND f.customer_id = todo.customer_id AND f.occurred_at >= todo.start
-        AND NOT EXISTS (SELECT 1 FROM facts WHERE facts.id = f.touch_id)
+        AND NOT EXISTS (SELECT 1 FROM touches t WHERE t.tenant_id = $1 AND t.id = f.touch_id
+                        AND t.kind = 'contact' AND t.occurred_at >= todo.start)
     RETURNING 1
 )
 SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM gone) AS gone
 """
 
 
+CHUNK = 250  # customers a statement counts: a whole history (a first count) may be long
+
+
 async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, datetime]) -> None:
     """Count again the facts of these customers' contacts from (7 days before) each instant,
-    in the caller's transaction."""
-    if since:
-        ids = sorted(since)
-        await fetch(REFRESH, tenant_id, ids, [since[i] for i in ids])
+    in the caller's transaction (in customer order, as every writer of facts)."""
+    ids = sorted(since)
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i : i + CHUNK]
+        await fetch(REFRESH, tenant_id, chunk, [since[c] for c in chunk])

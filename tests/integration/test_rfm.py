@@ -22,6 +22,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.clock import FixedClock
+from app.rfm.service import recompute_due
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import (
     assert_full_problem,
@@ -769,3 +770,68 @@ class TestRoles:
     async def test_an_unknown_segment_with_a_partner_key_is_403(self, tenant: Tenant) -> None:
         partner = await tenant.client("partner", "p-1")
         assert_problem(await partner.get("/v1/rfm", params={"segment": "vip"}), 403)
+
+
+class TestTheServiceRecomputesByItself:
+    """A snapshot over an hour old is recomputed once a purchase or a policy came since (the
+    scheduler's look, run here with the test clock; other tests' tenants may be due too)."""
+
+    @staticmethod
+    async def look(app: FastAPI, clock: FixedClock) -> None:
+        while await recompute_due(app.state.database, clock):
+            pass
+
+    async def test_a_purchase_since_an_hour_old_snapshot(
+        self, app: FastAPI, admin: httpx.AsyncClient, clock: FixedClock
+    ) -> None:
+        await buy(admin, "a", NOW - 2 * DAY, 100)
+        first = await recompute(admin)
+        clock.set(NOW + 10 * MINUTE)
+        await buy(admin, "b", NOW, 50)
+        clock.set(NOW + 59 * MINUTE)
+        await self.look(app, clock)
+        assert await summary(admin) == first  # not an hour old yet
+        clock.set(NOW + 61 * MINUTE)
+        await self.look(app, clock)
+        second = await summary(admin)
+        assert second["as_of"] == z(NOW + 61 * MINUTE)
+        assert second["population"] == 2
+
+    async def test_nothing_new_no_recompute(
+        self, app: FastAPI, admin: httpx.AsyncClient, clock: FixedClock
+    ) -> None:
+        await buy(admin, "a", NOW - 2 * DAY, 100)
+        first = await recompute(admin)
+        await put_customer(admin, "a", segment="vip")  # a profile is not what RFM scores
+        clock.set(NOW + 5 * HOUR)
+        await self.look(app, clock)
+        assert await summary(admin) == first
+
+    async def test_a_policy_change_since(
+        self, app: FastAPI, admin: httpx.AsyncClient, clock: FixedClock
+    ) -> None:
+        await buy(admin, "a", NOW - 40 * DAY, 100)
+        first = await recompute(admin)
+        assert first["population"] == 1
+        clock.set(NOW + 2 * HOUR)
+        await put_policy(admin, {"rfm": {"window_days": 30}, "rules": [rule()]})
+        await self.look(app, clock)
+        second = await summary(admin)
+        assert second["as_of"] == z(NOW + 2 * HOUR)
+        assert second["population"] == 0  # the purchase is now outside the window
+
+    async def test_a_tenant_without_a_snapshot_an_hour_after_its_first_purchase(
+        self, app: FastAPI, tenant: Tenant, clock: FixedClock
+    ) -> None:
+        admin = await tenant.client()
+        await buy(admin, "a", NOW - DAY, 100)
+        async with app.state.database.driver() as driver:
+            count = "SELECT count(*) FROM rfm_snapshots s JOIN tenants t ON t.id = s.tenant_id"
+            snapshots = f"{count} WHERE t.name = $1"
+            clock.set(NOW + 30 * MINUTE)
+            await self.look(app, clock)
+            assert await driver.fetchval(snapshots, tenant.name) == 0
+            clock.set(NOW + 61 * MINUTE)
+            await self.look(app, clock)
+            assert await driver.fetchval(snapshots, tenant.name) == 1
+        assert (await rfm(admin, "a"))["as_of"] == z(NOW + 61 * MINUTE)
