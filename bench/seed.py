@@ -118,6 +118,7 @@ async def seed(args: argparse.Namespace, layout: Layout, settings: Settings) -> 
     conn = await asyncpg.connect(plain_dsn(url))
     try:
         await conn.execute("VACUUM ANALYZE customer_schedules")
+        await conn.execute("VACUUM ANALYZE contact_facts")
     finally:
         await conn.close()
     return key.key

@@ -38,7 +38,14 @@ FILTER_COLUMNS = {
     "category": "t.category",
     "automated": "t.automated",
 }
-WITH_PROFILE = "JOIN customers cu ON cu.tenant_id = t.tenant_id AND cu.customer_id = t.customer_id"
+PROFILE_KEYS = frozenset({"segment", "owner_team"})
+
+
+def _with_profile(keys: Sequence[str]) -> str:
+    """The join to the profiles now, when a group key reads them."""
+    if PROFILE_KEYS.isdisjoint(keys):
+        return ""
+    return " JOIN customers cu ON cu.tenant_id = t.tenant_id AND cu.customer_id = t.customer_id"
 
 
 def _filters(filters: Filters) -> tuple[str, dict[str, Any]]:
@@ -86,7 +93,7 @@ def contacts_sql(keys: Sequence[str], interval: str | None, filters: str) -> str
     return (
         f"WITH c AS (SELECT {period} AS period{_group_select(keys)}, t.customer_id,"
         " t.direction, t.automated, t.effective, t.responded"
-        f" FROM contact_facts t {WITH_PROFILE} WHERE t.tenant_id = :tenant_id"
+        f" FROM contact_facts t{_with_profile(keys)} WHERE t.tenant_id = :tenant_id"
         f" AND t.occurred_at >= :since AND t.occurred_at < :until{filters})"
         f" SELECT GROUPING(period) AS total, period{groups}, {CONTACT_COUNTS} FROM c"
         f" GROUP BY GROUPING SETS ((period{groups}), ())"
@@ -124,7 +131,7 @@ def outcomes_sql(keys: Sequence[str], filters: str) -> str:
     flags = ", ".join(f"t.{flag}" for flag in FLAGS)
     return (
         f"SELECT n{groups}, count(*) AS contacts, {OUTCOME_COUNTS} FROM (SELECT t.n"
-        f"{_group_select(keys)}, {flags} FROM contact_facts t {WITH_PROFILE}"
+        f"{_group_select(keys)}, {flags} FROM contact_facts t{_with_profile(keys)}"
         " WHERE t.tenant_id = :tenant_id AND t.direction = 'outbound'"
         f" AND t.occurred_at >= :since AND t.occurred_at < :until{filters}) AS t"
         f" GROUP BY n{groups} ORDER BY {', '.join([*_group_order(keys), 'n'])}"
