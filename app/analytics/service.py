@@ -66,6 +66,16 @@ async def active_timezone(session: AsyncSession, tenant_id: uuid.UUID) -> str:
     return (await active_policy(session, tenant_id)).timezone
 
 
+async def counting_every_touch(
+    session: AsyncSession, db: Database, tenant_id: uuid.UUID, now: datetime
+) -> None:
+    """Refresh the tenant's marked customers (their contact facts), as the lists do, so the
+    report counts every touch stored before it. The session hands its connection back
+    meanwhile: a report holds one connection at a time, however many run at once."""
+    await session.commit()
+    await refresh_stale(db, tenant_id, ListScope.of(), now)
+
+
 def _group(keys: Sequence[str], row: Mapping[Any, Any]) -> dict[str, Any]:
     return {key: row[f"g{i}"] for i, key in enumerate(keys)}
 
@@ -91,7 +101,7 @@ async def contacts(
     filters: Filters,
     now: datetime,
 ) -> ContactsReport:
-    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    await counting_every_touch(session, db, tenant_id, now)
     timezone = await active_timezone(session, tenant_id)
     names = [key.value for key in keys]
     *rows, totals = await repository.contact_volume(
@@ -138,7 +148,7 @@ async def touch_outcomes(
     filters: Filters,
     now: datetime,
 ) -> OutcomesReport:
-    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    await counting_every_touch(session, db, tenant_id, now)
     timezone = await active_timezone(session, tenant_id)
     names = [key.value for key in keys]
     rows = await repository.outcomes(session, tenant_id, window, keys=names, filters=filters)
@@ -221,7 +231,7 @@ async def compliance(
 ) -> ComplianceReport:
     """Owners' customers by their status now (the whole tenant's stale verdicts refreshed
     first, as the lists do) and their follow-ups in the range, late or not."""
-    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    await counting_every_touch(session, db, tenant_id, now)
     owners = await repository.owners_now(session, tenant_id, owner.value, now)
     await judge_follow_ups(session, tenant_id, window)
     sent = {
