@@ -1,2 +1,2 @@
-"""Analytics: contact volume, outcomes by follow-up number and cadence compliance, computed
-with SQL over the touches at query time."""
+"""Analytics: contact volume, outcomes by follow-up number and cadence compliance, counted
+from the contact facts the refresher keeps beside the touches."""
