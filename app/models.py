@@ -1,10 +1,10 @@
 """Every table's model, imported in one place for Alembic."""
 
-from app.analytics.models import ContactFact
 from app.audit.models import AuditEvent
 from app.conflicts.models import ContactPlan
 from app.customers.models import Customer
 from app.db import Base
+from app.facts.models import ContactFact
 from app.frequency.models import CustomerDayCount, CustomerSchedule, StatusDocument
 from app.idempotency.models import IdempotencyRecord
 from app.locks.models import ContactLock

@@ -3,6 +3,7 @@
 import math
 import re
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -17,6 +18,8 @@ from pydantic import (
     StringConstraints,
 )
 
+from app.cadence.rfm import SEGMENT_NAMES
+
 ID_PATTERN = r"^[A-Za-z0-9._:@-]{1,128}$"
 SLUG_PATTERN = r"^[a-z][a-z0-9_-]{0,63}$"
 
@@ -26,6 +29,12 @@ Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN)]
 """A lower-case name: ``channel``, ``segment``, ``stage``, ``team``, ``source``..."""
 CustomerId = Annotated[str, Path(pattern=ID_PATTERN, description="The tenant's own id.")]
 """The ``{customer_id}`` of a path."""
+
+RfmSegment = StrEnum("RfmSegment", {name: name for name in SEGMENT_NAMES})  # type: ignore[misc]
+RfmSegment.__doc__ = (
+    "A row of the segment table (champions are the brief's star customers, cant_lose its"
+    " sleeping valuable customers), or none: no purchase in the window."
+)
 
 
 def _no_nul(value: str) -> str:

@@ -1,4 +1,4 @@
-"""SQL for the analytics reports: aggregates over the contact facts (``app.analytics.facts``),
+"""SQL for the analytics reports: aggregates over the contact facts (``app.facts``),
 one statement a report, never a walk of the touches.
 
 Each statement is put together from fixed fragments (the group keys and filters a request

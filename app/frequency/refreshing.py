@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import cadence
-from app.analytics import facts
 from app.cadence.fatigue import FOREVER
 from app.customers import repository as customers_repo
 from app.db import Database, Fetch
+from app.facts import repository as facts
 from app.frequency import documents, repository
 from app.frequency.judging import judge_many, policy_of, to_profile
 from app.frequency.list_queries import ListScope

@@ -7,8 +7,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from app import cadence
 from app.customers.schemas import CountryCode, TimeZoneName
-from app.rfm.schemas import RfmSegment
-from app.schemas import Input, Instant, Slug, Text, TimeOfDay
+from app.schemas import Input, Instant, RfmSegment, Slug, Text, TimeOfDay
 from app.touches.schemas import Depth
 
 WindowDays = Annotated[int, Field(ge=1, le=365)]

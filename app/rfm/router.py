@@ -8,8 +8,8 @@ from app.deps import NowDep
 from app.errors import responses
 from app.pagination import PageDep
 from app.rfm import service
-from app.rfm.schemas import CustomerRfm, RfmSegment, RfmSummary
-from app.schemas import CustomerId, Page
+from app.rfm.schemas import CustomerRfm, RfmSummary
+from app.schemas import CustomerId, Page, RfmSegment
 
 router = APIRouter(prefix="/v1", tags=["rfm"])
 

@@ -1,17 +1,8 @@
 """RFM as the API shows it: a customer's scores and segment, a snapshot's summary."""
 
-from enum import StrEnum
-
 from pydantic import BaseModel, Field
 
-from app.cadence.rfm import SEGMENT_NAMES
-from app.schemas import Instant
-
-RfmSegment = StrEnum("RfmSegment", {name: name for name in SEGMENT_NAMES})  # type: ignore[misc]
-RfmSegment.__doc__ = (
-    "A row of the segment table (champions are the brief's star customers, cant_lose its"
-    " sleeping valuable customers), or none: no purchase in the window."
-)
+from app.schemas import Instant, RfmSegment
 
 
 class CustomerRfm(BaseModel):

@@ -16,8 +16,8 @@ from app.pagination import PageParams, encode_cursor
 from app.policies import repository as policies_repo
 from app.policies import service as policies
 from app.rfm import repository
-from app.rfm.schemas import CustomerRfm, RfmSegment, RfmSummary, SegmentTotal
-from app.schemas import Page
+from app.rfm.schemas import CustomerRfm, RfmSummary, SegmentTotal
+from app.schemas import Page, RfmSegment
 
 # A snapshot this old is recomputed by the service itself once something it scores changed.
 STALE_AFTER = timedelta(hours=1)

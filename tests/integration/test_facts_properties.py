@@ -17,8 +17,8 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.analytics import facts
 from app.clock import FixedClock
+from app.facts import repository as facts
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import drain_refresh_marks, z
 

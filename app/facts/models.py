@@ -8,7 +8,7 @@ from app.db import Base
 
 
 class ContactFact(Base):
-    """What a contact's history made of it, for analytics (see ``app.analytics.facts``): its
+    """What a contact's history made of it, for analytics (see ``app.facts``): its
     own attributes copied beside the facts, so that a report reads this table alone."""
 
     __tablename__ = "contact_facts"
