@@ -29,6 +29,7 @@ from app.analytics.schemas import (
 )
 from app.customers import repository as customers_repo
 from app.db import Database, driver_fetch
+from app.facts import repository as facts
 from app.frequency.judging import judge_many, to_profile
 from app.frequency.list_queries import ListScope
 from app.frequency.refreshing import refresh_stale
@@ -185,7 +186,7 @@ async def judge_follow_ups(session: AsyncSession, tenant_id: uuid.UUID, window: 
     the session's transaction): each that may be late by the engine an instant before it,
     as ``/status?as_of=`` would, the customers with a follow-up at one instant together."""
     fetch = await driver_fetch(session)
-    unjudged = await repository.unjudged_follow_ups(fetch, tenant_id, window)
+    unjudged = await facts.unjudged_follow_ups(fetch, tenant_id, window.since, window.until)
     if not unjudged:
         return
     policy = await active_policy(session, tenant_id)
@@ -206,7 +207,7 @@ async def judge_follow_ups(session: AsyncSession, tenant_id: uuid.UUID, window: 
             overdue_at = judged[row["customer_id"]][1].next_follow_up.overdue_at
             late = overdue_at is not None and instant >= overdue_at
             verdicts.append((row["touch_id"], instant, late))
-    await repository.store_judged(fetch, tenant_id, verdicts)
+    await facts.store_judged(fetch, tenant_id, verdicts)
 
 
 COMPLIANCE_COUNTS = (

@@ -12,8 +12,9 @@ earlier touch of the customer comes in. It is judged under the policy and profil
 moment: a later change of either does not rewrite the history."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from app.db import Fetch
 
@@ -146,3 +147,41 @@ async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, dateti
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i : i + CHUNK]
         await fetch(REFRESH, tenant_id, chunk, [since[c] for c in chunk])
+
+
+# A follow-up of the range not judged yet, with the customer's last personal contact before
+# it (the engine need not judge one that comes too soon after it to be late).
+UNJUDGED = """
+SELECT f.touch_id, f.customer_id, f.occurred_at, (
+    SELECT p.occurred_at FROM contact_facts p WHERE p.tenant_id = f.tenant_id
+        AND p.customer_id = f.customer_id AND NOT p.automated AND p.occurred_at < f.occurred_at
+    ORDER BY p.occurred_at DESC LIMIT 1) AS personal_before
+FROM contact_facts f
+WHERE f.tenant_id = $1 AND f.occurred_at >= $2 AND f.occurred_at < $3
+    AND f.direction = 'outbound' AND NOT f.automated AND f.late IS NULL
+"""
+
+
+async def unjudged_follow_ups(
+    fetch: Fetch, tenant_id: uuid.UUID, since: datetime, until: datetime
+) -> list[Mapping[str, Any]]:
+    return list(await fetch(UNJUDGED, tenant_id, since, until))
+
+
+# Only a fact unchanged since it was read is written: one a refresh counted again meanwhile
+# (its late is null again) is judged by the next report.
+JUDGED = """
+UPDATE contact_facts f SET late = u.late
+FROM unnest($2::uuid[], $3::timestamptz[], $4::boolean[]) AS u(touch_id, occurred_at, late)
+WHERE f.tenant_id = $1 AND f.touch_id = u.touch_id AND f.occurred_at = u.occurred_at
+    AND f.late IS NULL
+"""
+
+
+async def store_judged(
+    fetch: Fetch, tenant_id: uuid.UUID, judged: Sequence[tuple[uuid.UUID, datetime, bool]]
+) -> None:
+    """Keep follow-ups' lateness, by (touch id, its instant when judged, late)."""
+    if judged:
+        ids, instants, lates = zip(*sorted(judged), strict=True)
+        await fetch(JUDGED, tenant_id, list(ids), list(instants), list(lates))

@@ -99,7 +99,7 @@ async def recompute(
     return row
 
 
-SNAPSHOT = "SELECT as_of, window_days, population, outside FROM rfm_snapshots WHERE tenant_id = $1"
+SNAPSHOT = "SELECT as_of, population, outside FROM rfm_snapshots WHERE tenant_id = $1"
 
 
 async def snapshot(fetch: Fetch, tenant_id: uuid.UUID) -> Mapping[str, Any] | None:

@@ -31,27 +31,32 @@ async def recompute(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) 
     policy = await policies.policy_version(session, tenant_id, version)
     fetch = await driver_fetch(session)
     await repository.recompute(fetch, tenant_id, now, policy.rfm_window_days)
-    summary = await _summarise(fetch, tenant_id)
+    snapshot = await repository.snapshot(fetch, tenant_id)
+    assert snapshot is not None  # just stored
+    summary = await _summarise(fetch, tenant_id, snapshot)
     await session.commit()
     return summary
 
 
-async def _snapshot(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> Fetch:
-    """The tenant's snapshot stands (scored now if it had none yet); a fetch to read it."""
+async def _snapshot(
+    session: AsyncSession, tenant_id: uuid.UUID, now: datetime
+) -> tuple[Fetch, Mapping[str, Any]]:
+    """The tenant's snapshot (scored now if it had none yet), and a fetch to read on."""
     fetch = await driver_fetch(session)
-    if await repository.snapshot(fetch, tenant_id) is None:
+    if (snapshot := await repository.snapshot(fetch, tenant_id)) is None:
         await recompute(session, tenant_id, now)
         fetch = await driver_fetch(session)
-    return fetch
+        snapshot = await repository.snapshot(fetch, tenant_id)
+        assert snapshot is not None  # just stored
+    return fetch, snapshot
 
 
 async def summary(session: AsyncSession, tenant_id: uuid.UUID, now: datetime) -> RfmSummary:
-    return await _summarise(await _snapshot(session, tenant_id, now), tenant_id)
+    fetch, snapshot = await _snapshot(session, tenant_id, now)
+    return await _summarise(fetch, tenant_id, snapshot)
 
 
-async def _summarise(fetch: Fetch, tenant_id: uuid.UUID) -> RfmSummary:
-    snapshot = await repository.snapshot(fetch, tenant_id)
-    assert snapshot is not None  # stored before it is summarised
+async def _summarise(fetch: Fetch, tenant_id: uuid.UUID, snapshot: Mapping[str, Any]) -> RfmSummary:
     totals = {row["segment"]: row for row in await repository.segment_totals(fetch, tenant_id)}
     totals[OUTSIDE] = {"customers": snapshot["outside"], "monetary": 0}
     return RfmSummary(
@@ -86,12 +91,10 @@ def _read(row: Mapping[str, Any], as_of: datetime) -> CustomerRfm:
 async def customer_rfm(
     session: AsyncSession, tenant_id: uuid.UUID, customer_id: str, now: datetime
 ) -> CustomerRfm:
-    fetch = await _snapshot(session, tenant_id, now)
+    fetch, snapshot = await _snapshot(session, tenant_id, now)
     row = await repository.customer_scores(fetch, tenant_id, customer_id)
     if row is None:
         raise NotFound(f"No customer {customer_id!r}.")
-    snapshot = await repository.snapshot(fetch, tenant_id)
-    assert snapshot is not None
     return _read(row, snapshot["as_of"])
 
 
@@ -103,9 +106,7 @@ async def list_rfm(
     now: datetime,
 ) -> Page[CustomerRfm]:
     """The population (or one segment, or ``none``: the customers outside it) in id order."""
-    fetch = await _snapshot(session, tenant_id, now)
-    snapshot = await repository.snapshot(fetch, tenant_id)
-    assert snapshot is not None
+    fetch, snapshot = await _snapshot(session, tenant_id, now)
     rows = await repository.page(
         fetch, tenant_id, segment.value if segment else None, page.after_text(), page.limit + 1
     )
