@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     """Customers the refresher takes per round."""
     rfm_auto_recompute: bool = True
     """Recompute RFM snapshots over an hour old (when something changed) in this process."""
+    events_delivery: bool = True
+    """Deliver outbound events (and notice time-driven ones) in this process."""
+    events_allow_private_urls: bool = False
+    """Let event endpoints be plain ``http`` on private or loopback addresses (development,
+    tests); otherwise only ``https`` on public addresses."""
     cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
     """Comma-separated origins whose browsers may call the API; empty: no CORS headers at all."""
 

@@ -75,13 +75,15 @@ class Database:
         statement commits by itself (asyncpg prepares each statement once per connection);
         one the database dropped is not handed out again."""
         async with self.engine.connect() as connection:
-            raw = await connection.get_raw_connection()
+            raw = (await connection.get_raw_connection()).driver_connection
             try:
-                yield raw.driver_connection
+                yield raw
             except Exception as exc:
                 if is_database_unavailable(exc):
                     await connection.invalidate()
                 raise
+            if raw is not None and raw.is_closed():  # lost while held (a listener's)
+                await connection.invalidate()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,11 @@ NAMED_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 Fetch = Callable[..., Awaitable[Sequence[Mapping[Any, Any]]]]
 """Run one statement (PostgreSQL's $n parameters) and answer its rows: an asyncpg
 connection's ``fetch``, or ``driver_fetch`` of a session."""
+
+
+def erase_customer_rows(table: str) -> str:
+    """The ``DELETE`` of one customer's rows of a table: $1 the tenant, $2 the customer."""
+    return f"DELETE FROM {table} WHERE tenant_id = $1 AND customer_id = $2"
 
 
 async def driver_fetch(session: AsyncSession) -> Fetch:

@@ -136,6 +136,11 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return isinstance(orig, asyncpg.exceptions.InternalClientError)
 
 
+def is_foreign_key_violation(exc: BaseException) -> bool:
+    """A row referred to a row another transaction deleted meanwhile (an erased customer)."""
+    return _sqlstate(exc) == "23503"
+
+
 # serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts)
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014"})
 

@@ -16,9 +16,11 @@ from app.browser import GZIP_LEVEL, CorsHeaders, GZip, Preflight
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database, make_engine
+from app.events.delivery import Deliverer
 from app.frequency.refresher import Refresher
 from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.locks.events import notice_expiry
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
 from app.rfm.scheduler import RfmScheduler
@@ -82,14 +84,23 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database, app.state.clock, settings.refresh_batch
     )
     rfm = RfmScheduler(app.state.database, app.state.clock)
+    deliverer = app.state.deliverer = Deliverer(
+        app.state.database,
+        app.state.clock,
+        allow_private=settings.events_allow_private_urls,
+        tickers=(notice_expiry,),
+    )
     if settings.refresher:
         refresher.start()
     if settings.rfm_auto_recompute:
         rfm.start()
+    if settings.events_delivery:
+        deliverer.start()
     _settle_memory()
     try:
         yield
     finally:
+        await deliverer.stop()
         await rfm.stop()
         await refresher.stop()
         await app.state.idempotency_leases.stop()

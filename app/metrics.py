@@ -21,6 +21,12 @@ REFRESHED = Counter(
     "Customers whose stored verdict the background refresher renewed.",
     ["cause"],  # marked: something was written; expired: time made it untrue
 )
+EVENT_DELIVERIES = Counter(
+    "touchbase_event_deliveries_total",
+    "Attempts to deliver outbound events, by what became of the delivery and the receiver's"
+    " answer.",
+    ["outcome", "status"],  # succeeded|pending (to be retried)|failed; 2xx..5xx or none
+)
 _KNOWN = frozenset(WELL_KNOWN_CHANNELS)
 
 
@@ -32,3 +38,7 @@ def record_touch(channel: str, kind: str, count: int = 1) -> None:
 def record_request(method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
+
+
+def record_delivery(outcome: str, status: int | None) -> None:
+    EVENT_DELIVERIES.labels(outcome, f"{status // 100}xx" if status else "none").inc()

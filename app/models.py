@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent
 from app.conflicts.models import ContactPlan
 from app.customers.models import Customer
 from app.db import Base
+from app.events.models import Event, EventCursor, EventDelivery, EventEndpoint
 from app.facts.models import ContactFact
 from app.frequency.models import CustomerDayCount, CustomerSchedule, StatusDocument
 from app.idempotency.models import IdempotencyRecord
@@ -12,7 +13,7 @@ from app.policies.models import PolicyVersion
 from app.refresh.models import RefreshMark
 from app.rfm.models import RfmScore, RfmSnapshot
 from app.tenants.models import ApiKey, Tenant
-from app.touches.models import Touch
+from app.touches.models import ErasedTouchKey, Touch
 from app.webhooks.models import Source
 
 __all__ = [
@@ -25,6 +26,11 @@ __all__ = [
     "Customer",
     "CustomerDayCount",
     "CustomerSchedule",
+    "ErasedTouchKey",
+    "Event",
+    "EventCursor",
+    "EventDelivery",
+    "EventEndpoint",
     "IdempotencyRecord",
     "PolicyVersion",
     "RefreshMark",

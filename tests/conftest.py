@@ -44,8 +44,15 @@ def _reset_clock(clock: FixedClock) -> None:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
-    # RFM snapshots are recomputed when a test says so (its clock, not a minute's poll)
-    settings = Settings(database_url=database_url, pool_size=20, rfm_auto_recompute=False)
+    # RFM snapshots are recomputed, and events delivered, when a test says so (its clock,
+    # not a poll); event endpoints may be the test's own receiver on 127.0.0.1
+    settings = Settings(
+        database_url=database_url,
+        pool_size=20,
+        rfm_auto_recompute=False,
+        events_delivery=False,
+        events_allow_private_urls=True,
+    )
     application = create_app(settings, clock)
     async with LifespanManager(application):
         yield application

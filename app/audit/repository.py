@@ -8,6 +8,7 @@ from sqlalchemy import RowMapping, Table, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.models import AuditEvent
+from app.db import Fetch
 
 events = cast(Table, AuditEvent.__table__)
 
@@ -38,3 +39,13 @@ async def list_page(
         stmt = stmt.where(tuple_(c.at, c.id) < before)
     stmt = stmt.order_by(c.at.desc(), c.id.desc()).limit(limit)
     return list((await session.execute(stmt)).mappings())
+
+
+PSEUDONYMISE = "UPDATE audit_events SET customer_id = $3 WHERE tenant_id = $1 AND customer_id = $2"
+
+
+async def pseudonymise_customer(
+    fetch: Fetch, tenant_id: uuid.UUID, customer_id: str, pseudonym: str
+) -> None:
+    """An erased customer's audit rows keep the decisions, under the pseudonym."""
+    await fetch(PSEUDONYMISE, tenant_id, customer_id, pseudonym)

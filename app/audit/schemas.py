@@ -14,6 +14,7 @@ class Action(StrEnum):
     plan_approve = "plan.approve"
     plan_reject = "plan.reject"
     check_reserve = "check.reserve"
+    customer_erase = "customer.erase"
 
 
 AUDIT_EXAMPLE: dict[str, Any] = {

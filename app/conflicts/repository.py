@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conflicts.models import OPEN_STATUSES, ContactPlan
+from app.db import Fetch, erase_customer_rows
 from app.tenants import repository as tenants_repo
 from app.touches.models import Touch
 
@@ -190,3 +191,11 @@ async def check_context(
         CHECK_CONTEXT, tenant_id, key_hash, customer_id, now
     )
     return row
+
+
+ERASE_CONTACT_PLANS = erase_customer_rows("contact_plans")
+
+
+async def erase_customer(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Erasure: delete the customer's contact plans."""
+    await fetch(ERASE_CONTACT_PLANS, tenant_id, customer_id)

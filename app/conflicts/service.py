@@ -20,6 +20,8 @@ from app.customers import repository as customers_repo
 from app.customers.service import CustomerNotFound
 from app.db import Database
 from app.errors import Conflict, NotFound
+from app.events import outbox
+from app.events.schemas import EventType
 from app.frequency import documents, judging
 from app.idempotency import gate as idempotency
 from app.policies import service as policies
@@ -90,6 +92,16 @@ def plan_status(row: RowMapping, now: datetime) -> PlanStatus:
     if row["status"] in ("pending", "approved") and row["expires_at"] <= now:
         return PlanStatus.expired
     return PlanStatus(row["status"])
+
+
+async def record_event(
+    session: AsyncSession, plan: RowMapping, event_type: EventType, now: datetime
+) -> None:
+    """An outbound event with the plan as an admin reads it."""
+    tenant_id = plan["tenant_id"]
+    data = to_read(Principal.admin_of(tenant_id), plan, now).model_dump_json()
+    event = outbox.NewEvent(tenant_id, event_type, now, data, plan["customer_id"])
+    await outbox.record_in(session, [event], now)
 
 
 def to_read(principal: Principal, row: RowMapping, now: datetime) -> PlanRead:
@@ -268,6 +280,8 @@ async def file_plan(
         actor=request.actor, plan_id=plan["id"],
         details={"reasons": [r.code for r in verdict.reasons]},
     )  # fmt: skip
+    if status == "pending":
+        await record_event(session, plan, EventType.plan_pending, now)
     await session.commit()
     return to_read(principal, plan, now)
 
@@ -289,6 +303,7 @@ async def decide_plan(
         session, principal, action, status, at=now, customer_id=row["customer_id"],
         plan_id=plan_id,
     )  # fmt: skip
+    await record_event(session, row, EventType.plan_decided, now)
     await session.commit()
     return to_read(principal, row, now)
 

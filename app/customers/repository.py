@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
 from app.customers.schemas import CustomerFilters
-from app.db import Fetch
+from app.db import Fetch, erase_customer_rows
 from app.policies import repository as policies_repo
 from app.refresh import repository as marks_repo
 from app.tenants import repository as tenants_repo
@@ -303,3 +303,18 @@ async def with_policy_version(
         .order_by(customers.c.customer_id)
     )
     return list((await session.execute(stmt)).mappings())
+
+
+HOLD_FOR_ERASURE = "SELECT 1 FROM customers WHERE tenant_id = $1 AND customer_id = $2 FOR UPDATE"
+ERASE_PROFILE = erase_customer_rows("customers")
+
+
+async def hold_for_erasure(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> bool:
+    """Lock the profile against every writer that refers to it (a touch's foreign key waits,
+    then finds it gone); whether there is one."""
+    return bool(await fetch(HOLD_FOR_ERASURE, tenant_id, customer_id))
+
+
+async def erase(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Delete the profile, and with it (cascading) its schedule, status document and mark."""
+    await fetch(ERASE_PROFILE, tenant_id, customer_id)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from app.db import Fetch
+from app.db import Fetch, erase_customer_rows
 
 RESPONSES = ("replied", "meeting_booked", "converted")
 MAX_N = 10  # "10 or more"
@@ -185,3 +185,11 @@ async def store_judged(
     if judged:
         ids, instants, lates = zip(*sorted(judged), strict=True)
         await fetch(JUDGED, tenant_id, list(ids), list(instants), list(lates))
+
+
+ERASE_CONTACT_FACTS = erase_customer_rows("contact_facts")
+
+
+async def erase_customer(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Erasure: delete the customer's contact facts (analytics count them no more)."""
+    await fetch(ERASE_CONTACT_FACTS, tenant_id, customer_id)

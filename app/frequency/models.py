@@ -65,6 +65,8 @@ class CustomerSchedule(Base):
     customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
     policy_version: Mapped[int]
     rule: Mapped[str] = mapped_column(Text)
+    # the status at ``refreshed_at``: a refresh that changes it is a customer.* event
+    status: Mapped[str | None] = mapped_column(Text)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     overdue_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     never_contacted: Mapped[bool]

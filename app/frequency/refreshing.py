@@ -12,8 +12,9 @@ from app import cadence
 from app.cadence.fatigue import FOREVER
 from app.customers import repository as customers_repo
 from app.db import Database, Fetch
+from app.events import outbox
 from app.facts import repository as facts
-from app.frequency import documents, repository
+from app.frequency import documents, repository, status_events
 from app.frequency.judging import judge_many, policy_of, to_profile
 from app.frequency.list_queries import ListScope
 from app.refresh import repository as marks
@@ -34,6 +35,7 @@ def schedule_row(
         "customer_id": profile.customer_id,
         "policy_version": policy.version,
         "rule": status.rule,
+        "status": status.status.value,
         "due_at": follow_up.due_at,
         "overdue_at": follow_up.overdue_at,
         "never_contacted": follow_up.counted_from is None,
@@ -104,14 +106,18 @@ async def store(
     verdicts: Verdicts,
     settled: Mapping[str, int] | None = None,
 ) -> None:
-    """Store judged verdicts and (``settled``) remove the marks they account for. Every
+    """Store judged verdicts and (``settled``) remove the marks they account for, recording
+    the customers who enter a status an endpoint takes events of. Every
     path that stores verdicts locks schedules, then documents, then marks, each in customer
     order: concurrent refreshers wait for one another, never deadlock."""
     schedules, docs = verdicts
+    entered = await status_events.entered_statuses(fetch, tenant_id, schedules, docs)
     await repository.upsert_schedules(fetch, tenant_id, schedules)
     await repository.upsert_documents(fetch, tenant_id, docs)
     if settled:
         await marks.settle(fetch, tenant_id, settled)
+    if entered:
+        await outbox.record(fetch, entered, schedules[0]["refreshed_at"])
 
 
 async def refresh(

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers.models import Customer
-from app.db import Fetch, Positional
+from app.db import Fetch, Positional, erase_customer_rows
 from app.frequency.list_queries import ListScope
 from app.frequency.models import CustomerDayCount, CustomerSchedule
 from app.refresh.models import RefreshMark
@@ -255,7 +255,7 @@ async def activities(
 
 
 SCHEDULE_COLUMNS = (
-    ("customer_id", "text"), ("policy_version", "int"), ("rule", "text"),
+    ("customer_id", "text"), ("policy_version", "int"), ("rule", "text"), ("status", "text"),
     ("due_at", "timestamptz"), ("overdue_at", "timestamptz"), ("never_contacted", "boolean"),
     ("suppressed_until", "timestamptz"), ("over_until", "timestamptz"),
     ("recheck_at", "timestamptz"), ("weight", "float8"), ("owner_rep", "text"),
@@ -312,6 +312,21 @@ async def upsert_documents(
     fetch: Fetch, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]
 ) -> None:
     await _upsert(fetch, UPSERT_DOCUMENTS, DOCUMENT_COLUMNS, tenant_id, rows)
+
+
+HOLD_STATUSES = (
+    "SELECT customer_id, status, refreshed_at, computed_seq FROM customer_schedules"
+    " WHERE tenant_id = $1 AND customer_id = ANY($2::text[]) ORDER BY customer_id FOR UPDATE"
+)
+
+
+async def hold_statuses(
+    fetch: Fetch, tenant_id: uuid.UUID, customer_ids: Sequence[str]
+) -> dict[str, Mapping[str, Any]]:
+    """The stored status of each customer that has a schedule, its row locked until the
+    caller's transaction ends (the lock order of every path that stores verdicts)."""
+    rows = await fetch(HOLD_STATUSES, tenant_id, sorted(customer_ids))
+    return {row["customer_id"]: row for row in rows}
 
 
 # The key, and the stored document if it may be served now (no mark, judged by now, not yet
@@ -421,3 +436,11 @@ async def expired_in_scope(
         .limit(limit)
     )
     return {row.customer_id: row.computed_seq for row in await session.execute(stmt)}
+
+
+ERASE_CUSTOMER_DAY_COUNTS = erase_customer_rows("customer_day_counts")
+
+
+async def erase_customer(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Erasure: delete the customer's per-day contact counts."""
+    await fetch(ERASE_CUSTOMER_DAY_COUNTS, tenant_id, customer_id)

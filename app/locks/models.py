@@ -55,6 +55,10 @@ class ContactLock(Base):
         ),
         Index("ix_contact_locks_customer", "tenant_id", "customer_id", text("starts_at DESC")),
         Index("ix_contact_locks_started", "tenant_id", text("starts_at DESC"), text("id DESC")),
+        # the walk that notices locks expiring and expired (outbound events)
+        Index(
+            "ix_contact_locks_expiry", "expires_at", postgresql_where=text("released_at IS NULL")
+        ),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)

@@ -9,6 +9,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Fetch, erase_customer_rows
 from app.locks.models import ContactLock
 
 locks = cast(Table, ContactLock.__table__)
@@ -105,3 +106,22 @@ async def list_page(
         stmt = stmt.where(tuple_(c.starts_at, c.id) < before)
     stmt = stmt.order_by(c.starts_at.desc(), c.id.desc()).limit(limit)
     return list((await session.execute(stmt)).mappings())
+
+
+async def ending_between(session: AsyncSession, start: datetime, end: datetime) -> list[RowMapping]:
+    """Every tenant's unreleased locks expiring in (start, end], by the expiry index."""
+    c = locks.c
+    stmt = (
+        select(*COLUMNS)
+        .where(c.released_at.is_(None), c.expires_at > start, c.expires_at <= end)
+        .order_by(c.expires_at)
+    )
+    return list((await session.execute(stmt)).mappings())
+
+
+ERASE_CONTACT_LOCKS = erase_customer_rows("contact_locks")
+
+
+async def erase_customer(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Erasure: delete the customer's locks."""
+    await fetch(ERASE_CONTACT_LOCKS, tenant_id, customer_id)

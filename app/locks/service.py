@@ -18,6 +18,8 @@ from app.audit.schemas import Action
 from app.customers import repository as customers_repo
 from app.customers.service import CustomerNotFound
 from app.errors import Conflict, Invalid, NotFound
+from app.events import outbox
+from app.events.schemas import EventType
 from app.locks import repository
 from app.locks.schemas import LockClaim, LockConflictRead, LockRead, LockStatus
 from app.refresh import service as refresh
@@ -55,6 +57,14 @@ def to_read(principal: Principal, row: RowMapping, now: datetime) -> LockRead:
             "status": status_of(row, now),
         }
     )
+
+
+def lock_event(
+    row: RowMapping, event_type: EventType, at: datetime, now: datetime
+) -> outbox.NewEvent:
+    """An outbound event about the lock, as an admin reads it at ``now``."""
+    data = to_read(Principal.admin_of(row["tenant_id"]), row, now).model_dump_json()
+    return outbox.NewEvent(row["tenant_id"], event_type, at, data, row["customer_id"])
 
 
 def claimed_holder(principal: Principal, claim: LockClaim) -> cadence.Actor:
@@ -96,6 +106,7 @@ async def claim(
         actor=holder, lock_id=row["id"], details={"days": body.days},
     )  # fmt: skip
     await refresh.customers_changed(session, tenant_id, [customer_id])  # contactable_now
+    await outbox.record_in(session, [lock_event(row, EventType.lock_claimed, now, now)], now)
     await session.commit()
     return to_read(principal, row, now), True
 
@@ -168,8 +179,10 @@ async def release(
     row = await _lock_to_change(session, principal, lock_id)
     active = status_of(row, now) is LockStatus.active
     if active:
-        await repository.set_end(session, principal.tenant_id, lock_id, released_at=now)
+        row = await repository.set_end(session, principal.tenant_id, lock_id, released_at=now)
         await refresh.customers_changed(session, principal.tenant_id, [row["customer_id"]])
+        event = lock_event(row, EventType.lock_released, now, now)
+        await outbox.record_in(session, [event], now)
     await audit.record(
         session, principal, Action.lock_release, "released" if active else "not_active", at=now,
         customer_id=row["customer_id"], lock_id=lock_id,

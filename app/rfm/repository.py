@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.cadence.rfm import SEGMENTS
-from app.db import Fetch
+from app.db import Fetch, erase_customer_rows
 from app.refresh.repository import mark_from
 
 
@@ -182,3 +182,11 @@ ORDER BY s.as_of NULLS FIRST LIMIT $2
 
 async def due_tenants(fetch: Fetch, older_than: datetime, limit: int) -> list[uuid.UUID]:
     return [row["tenant_id"] for row in await fetch(DUE, older_than, limit)]
+
+
+ERASE_RFM_SCORES = erase_customer_rows("rfm_scores")
+
+
+async def erase_customer(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Erasure: delete the customer's RFM scores."""
+    await fetch(ERASE_RFM_SCORES, tenant_id, customer_id)

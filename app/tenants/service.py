@@ -27,6 +27,12 @@ class Principal:
     role: Role
     partner_id: str | None
 
+    @classmethod
+    def admin_of(cls, tenant_id: uuid.UUID) -> "Principal":
+        """The tenant's admin view with no key: what the service shows in what it sends
+        (outbound events) rather than answers."""
+        return cls(tenant_id, uuid.UUID(int=0), Role.admin, None)
+
 
 def hash_key(key: str) -> bytes:
     return hashlib.sha256(key.encode()).digest()

@@ -6,8 +6,10 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     Numeric,
     Text,
     UniqueConstraint,
@@ -134,3 +136,14 @@ class Touch(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # When the first opened or clicked engagement pointing at this contact occurred.
     engaged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ErasedTouchKey(Base):
+    """The digest of an erased touch's (source, external_id): a redelivery of it is known
+    for a duplicate, and nothing personal is kept."""
+
+    __tablename__ = "erased_touch_keys"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    key_digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping, Table, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import repository as customers_repo
-from app.db import Fetch
+from app.db import Fetch, erase_customer_rows
 from app.frequency import repository as frequency_repo
 from app.refresh import repository as marks_repo
 from app.tenants import repository as tenants_repo
@@ -292,3 +292,22 @@ async def mark_engaged(
     first = list((await session.execute(FIRST_ENGAGEMENTS, params)).mappings())
     earlier = list((await session.execute(EARLIER_ENGAGEMENTS, params)).mappings())
     return first, earlier
+
+
+# An erased customer's touches leave the digest of each one's key, nothing else.
+KEEP_ERASED_KEYS = (
+    "INSERT INTO erased_touch_keys (tenant_id, key_digest, erased_at)"
+    " SELECT tenant_id, sha256(convert_to(source, 'UTF8') || '\\x00'::bytea"
+    " || convert_to(external_id, 'UTF8')), $3"
+    " FROM touches WHERE tenant_id = $1 AND customer_id = $2 AND external_id IS NOT NULL"
+    " ON CONFLICT DO NOTHING"
+)
+ERASE_TOUCHES = erase_customer_rows("touches") + " RETURNING kind"
+
+
+async def erase_customer(
+    fetch: Fetch, tenant_id: uuid.UUID, customer_id: str, now: datetime
+) -> int:
+    """Delete a customer's touches, keeping the digests of their keys; how many."""
+    await fetch(KEEP_ERASED_KEYS, tenant_id, customer_id, now)
+    return len(await fetch(ERASE_TOUCHES, tenant_id, customer_id))

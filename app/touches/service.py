@@ -17,8 +17,16 @@ from app.auth import KeyChecked
 from app.conflicts.consumption import consume_plans
 from app.customers import repository as customers_repo
 from app.db import Database, Fetch, driver_fetch
-from app.errors import ErrorItem, Invalid, NotFound, validation_items
+from app.errors import (
+    ErrorItem,
+    Invalid,
+    NotFound,
+    is_foreign_key_violation,
+    validation_items,
+)
+from app.events import outbox
 from app.frequency import ingest as day_counts
+from app.frequency import status_events
 from app.idempotency import gate as idempotency
 from app.refresh import service as refresh
 from app.schemas import format_utc
@@ -173,14 +181,14 @@ ENGAGING_OUTCOMES = frozenset({"opened", "clicked"})
 
 def _engages(touch: TouchIn | dict[str, Any]) -> bool:
     """An engagement that changes more than its own row: it flags the contact it points at,
-    or opts the customer out of its channel."""
+    or opts the customer out of its channel (an outbound event, if one is taken)."""
     kind, outcome, ref = (
         (touch.kind, touch.outcome, touch.ref_external_id)
         if isinstance(touch, TouchIn)
         else (touch["kind"], touch["outcome"], touch["ref_external_id"])
     )
     return kind == "engagement" and (
-        outcome == "unsubscribed" or (outcome in ENGAGING_OUTCOMES and ref is not None)
+        outcome in status_events.OPTING_OUT or (outcome in ENGAGING_OUTCOMES and ref is not None)
     )
 
 
@@ -202,6 +210,9 @@ async def _follow_up(
     ]
     await customers_repo.opt_out(session, tenant_id, opt_outs, now)
     await consume_plans(session, tenant_id, [r for r in rows if r["kind"] == "contact"])
+    await outbox.record_in(
+        session, await status_events.opted_out(session, tenant_id, engagements, now), now
+    )
     # the contacts engaged (first, or earlier than known) may be other customers' emails
     reached = {r["customer_id"] for r in (*engaged, *engaged_earlier)}
     await refresh.customers_changed(session, tenant_id, sorted(reached))
@@ -305,7 +316,25 @@ async def save(
 ) -> list[ItemOutcome]:
     """Store valid touches, committed: in one statement if they can be, else in a
     transaction with all they change; either way the key's 401 and 403 (if ``checked``;
-    the importer has no key) come first."""
+    the importer has no key) come first. A customer erased while the touches waited for its
+    profile is gone when they look again: they are stored anew, under a new bare profile."""
+    try:
+        stored = await _save(db, tenant_id, items, now, checked)
+    except Exception as exc:
+        if not is_foreign_key_violation(exc):
+            raise
+        stored = await _save(db, tenant_id, items, now, checked)
+    count_created(stored)
+    return stored
+
+
+async def _save(
+    db: Database,
+    tenant_id: uuid.UUID,
+    items: Sequence[TouchIn],
+    now: datetime,
+    checked: KeyChecked | None,
+) -> list[ItemOutcome]:
     stored = await store_at_once(db, tenant_id, items, now, checked)
     if stored is None:
         async with db.sessions() as session:
@@ -313,7 +342,6 @@ async def save(
                 await checked.guard.full(checked.request, session)
             stored = await store(session, tenant_id, items, now)
             await session.commit()
-    count_created(stored)
     return stored
 
 

@@ -91,7 +91,7 @@ class TestPreflight:
             ("/v1/customers/c-1/status", "GET"),
             ("/v1/policy", "GET, PUT"),
             ("/v1/touches", "POST"),
-            ("/v1/customers/c-1", "GET, PUT, PATCH"),
+            ("/v1/customers/c-1", "GET, PUT, PATCH, DELETE"),
             ("/v1/locks/l-1", "GET, DELETE"),
         ],
     )

@@ -383,7 +383,7 @@ class TestAllow:
         cases = {
             ("OPTIONS", "/v1/policy"): {"GET", "PUT"},
             ("DELETE", "/v1/policy"): {"GET", "PUT"},
-            ("POST", "/v1/customers/c-1"): {"GET", "PUT", "PATCH"},
+            ("POST", "/v1/customers/c-1"): {"GET", "PUT", "PATCH", "DELETE"},
             ("PUT", "/v1/touches"): {"POST"},
             ("POST", "/healthz"): {"GET"},
         }

@@ -16,6 +16,7 @@ PATH_VALUES = {
     "lock_id": str(uuid.UUID(int=3)),
     "touch_id": str(uuid.UUID(int=4)),
     "source": "nobody",
+    "endpoint_id": str(uuid.UUID(int=5)),
 }
 
 

@@ -24,7 +24,8 @@ PARTNER_FORBIDDEN = {
     "GET /v1/audit",
     # customers and touches, read and write
     "GET /v1/customers", "GET /v1/customers/{customer_id}", "PUT /v1/customers/{customer_id}",
-    "PATCH /v1/customers/{customer_id}", "POST /v1/customers/batch",
+    "PATCH /v1/customers/{customer_id}", "DELETE /v1/customers/{customer_id}",
+    "POST /v1/customers/batch",
     "GET /v1/customers/{customer_id}/touches", "POST /v1/touches", "POST /v1/touches/batch",
     "GET /v1/touches/{touch_id}",
     # status, follow-ups, statuses, policy read
@@ -35,6 +36,11 @@ PARTNER_FORBIDDEN = {
     "GET /v1/analytics/contacts", "GET /v1/analytics/touch-outcomes",
     "GET /v1/analytics/compliance", "GET /v1/customers/{customer_id}/rfm", "GET /v1/rfm",
     "GET /v1/rfm/summary", "POST /v1/rfm/recompute",
+    # [1.1] outbound events
+    "POST /v1/event-endpoints", "GET /v1/event-endpoints", "GET /v1/event-endpoints/{endpoint_id}",
+    "PATCH /v1/event-endpoints/{endpoint_id}", "DELETE /v1/event-endpoints/{endpoint_id}",
+    "GET /v1/event-endpoints/{endpoint_id}/deliveries",
+    "POST /v1/event-endpoints/{endpoint_id}/replay",
 }  # fmt: skip
 # Conflict checks, filing and reading its own plans, and locks: a partner's business.
 PARTNER_ALLOWED = {
