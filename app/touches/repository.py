@@ -55,7 +55,8 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
     stores nothing and its row says why); ``hold_for_plans``: a contact that may carry out
     an open plan stores nothing either (``plans_held``: the caller judges it in a
     transaction). Answers one row per touch given (``ord``, whether it was inserted, the id
-    stored under its key), all with the key's columns; one row at least."""
+    stored under its key), all with the key's columns; one row at least. A touch whose key
+    an erasure kept the digest of is a redelivery: it has no row, and nothing is stored."""
     n = len(INSERT_COLUMNS)
     names = ", ".join(name for name, _ in INSERT_COLUMNS)
     arrays = ", ".join(
@@ -73,8 +74,10 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
     if hold_for_plans:
         ctes.append(HELD_CTE)
         conditions.append("NOT (SELECT plans FROM held)")
-    where = " AND ".join(conditions) or "true"
+    conditions.append("NOT EXISTS (SELECT 1 FROM erased WHERE erased.ord = given.ord)")
+    where = " AND ".join(conditions)
     ctes += [
+        ERASED_CTE,
         f"u AS (SELECT * FROM given WHERE {where})",
         f"made AS ({customers_repo.ensure_exist_from('u', '$1::uuid', '$2::timestamptz')})",
         f"ins AS (INSERT INTO touches (tenant_id, {names}, engaged_at) SELECT $1, {selected},"
@@ -96,6 +99,22 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
     )
 
 
+def key_digest(touch: str) -> str:
+    """SQL: the SHA-256 of a touch's (source, external_id), as an erasure keeps it."""
+    return (
+        f"sha256(convert_to({touch}.source, 'UTF8') || '\\x00'::bytea"
+        f" || convert_to({touch}.external_id, 'UTF8'))"
+    )
+
+
+# The touches given that are redeliveries of erased ones (their key's digest is kept); the
+# first condition is one probe, so a tenant that never erased anyone hashes nothing.
+ERASED_CTE = (
+    "erased AS (SELECT g.ord FROM given g WHERE g.external_id IS NOT NULL"
+    " AND EXISTS (SELECT 1 FROM erased_touch_keys x WHERE x.tenant_id = $1)"
+    " AND EXISTS (SELECT 1 FROM erased_touch_keys e WHERE e.tenant_id = $1"
+    f" AND e.key_digest = {key_digest('g')}))"
+)
 # An open plan that one of the outbound contacts given, made by some actor, may carry out.
 HELD_CTE = (
     "held AS (SELECT EXISTS (SELECT 1 FROM contact_plans p JOIN (SELECT customer_id,"
@@ -297,9 +316,8 @@ async def mark_engaged(
 # An erased customer's touches leave the digest of each one's key, nothing else.
 KEEP_ERASED_KEYS = (
     "INSERT INTO erased_touch_keys (tenant_id, key_digest, erased_at)"
-    " SELECT tenant_id, sha256(convert_to(source, 'UTF8') || '\\x00'::bytea"
-    " || convert_to(external_id, 'UTF8')), $3"
-    " FROM touches WHERE tenant_id = $1 AND customer_id = $2 AND external_id IS NOT NULL"
+    f" SELECT t.tenant_id, {key_digest('t')}, $3 FROM touches t"
+    " WHERE t.tenant_id = $1 AND t.customer_id = $2 AND t.external_id IS NOT NULL"
     " ON CONFLICT DO NOTHING"
 )
 ERASE_TOUCHES = erase_customer_rows("touches") + " RETURNING kind"

@@ -145,6 +145,10 @@ class TouchRead(Output):
 
 
 class TouchStored(TouchRead):
+    id: UUID | None = Field(  # type: ignore[assignment]  # wider than a read touch
+        description="null for a redelivery of an erased customer's touch (acknowledged as a"
+        " duplicate, nothing stored)."
+    )
     duplicate: bool = Field(description="True when this touch was already stored.")
 
     model_config = {"json_schema_extra": {"examples": [{**STORED_EXAMPLE, "duplicate": False}]}}

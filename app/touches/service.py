@@ -160,6 +160,9 @@ async def _resolve(
     the statement began)."""
     new, unknown = [], []
     for ord_, outcome in enumerate(distinct, start=1):
+        if ord_ not in ingested.stored:  # a redelivery of an erased touch: nothing stored
+            outcome.status, outcome.id = ItemStatus.duplicate, None
+            continue
         inserted, stored_id = ingested.stored[ord_]
         if inserted:
             assert isinstance(outcome.row, dict)
@@ -266,6 +269,9 @@ async def record_touch(
         raise Invalid(error.msg, errors=[error])
     [outcome] = await save(db, checked.tenant_id, [touch], now, checked)
     duplicate = outcome.status is ItemStatus.duplicate
+    if duplicate and outcome.id is None:  # an erased touch again: as sent, and no id
+        assert outcome.row is not None
+        return {**touch_document(outcome.row), "id": None}, True
     row: Mapping[Any, Any] | None = outcome.row
     if duplicate:
         async with db.driver() as driver:

@@ -219,3 +219,23 @@ async def until_a_statement_waits_for_a_lock(app: FastAPI) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the touch never waited for the erasure")
+
+
+async def test_a_redelivery_of_an_erased_touch_stores_nothing(
+    app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient
+) -> None:
+    """The same source and external id after the erasure: 200, a duplicate with no id, and
+    no profile or touch comes back; the batch says duplicate too; a new touch is stored."""
+    sent = touch_body(customer_id="redelivered", external_id="msg-9")
+    assert (await admin.post("/v1/touches", json=sent)).status_code == 201
+    assert (await admin.delete("/v1/customers/redelivered")).status_code == 204
+    again = await admin.post("/v1/touches", json=sent)
+    assert again.status_code == 200, again.text
+    assert (again.json()["duplicate"], again.json()["id"]) == (True, None)
+    batch = await admin.post("/v1/touches/batch", json={"touches": [sent]})
+    assert batch.json()["duplicates"] == 1
+    assert batch.json()["results"][0]["id"] is None
+    assert_problem(await admin.get("/v1/customers/redelivered"), 404)
+    fresh = await admin.post("/v1/touches", json={**sent, "external_id": "msg-10"})
+    assert fresh.status_code == 201
+    assert len(await listing(admin, "/v1/customers/redelivered/touches")) == 1
