@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     """Customers the refresher takes per round."""
     rfm_auto_recompute: bool = True
     """Recompute RFM snapshots over an hour old (when something changed) in this process."""
+    retention: bool = True
+    """Expire touches past the policy's ``retention_days`` (hourly) in this process."""
     events_delivery: bool = True
     """Deliver outbound events (and notice time-driven ones) in this process."""
     events_allow_private_urls: bool = False

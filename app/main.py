@@ -24,6 +24,7 @@ from app.locks.events import notice_expiry
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
 from app.rfm.scheduler import RfmScheduler
+from app.touches.retention import RetentionSweeper
 
 DESCRIPTION = """Touchbase knows how often every customer is touched, across channels and teams.
 
@@ -96,10 +97,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         rfm.start()
     if settings.events_delivery:
         deliverer.start()
+    retention = RetentionSweeper(app.state.database, app.state.clock)
+    if settings.retention:
+        retention.start()
     _settle_memory()
     try:
         yield
     finally:
+        await retention.stop()
         await deliverer.stop()
         await rfm.stop()
         await refresher.stop()

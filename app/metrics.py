@@ -27,6 +27,10 @@ EVENT_DELIVERIES = Counter(
     " answer.",
     ["outcome", "status"],  # succeeded|pending (to be retried)|failed; 2xx..5xx or none
 )
+TOUCHES_EXPIRED = Counter(
+    "touchbase_touches_expired_total",
+    "Touches deleted because they occurred before the policy's retention_days.",
+)
 _KNOWN = frozenset(WELL_KNOWN_CHANNELS)
 
 

@@ -13,7 +13,7 @@ from app.policies.models import PolicyVersion
 from app.refresh.models import RefreshMark
 from app.rfm.models import RfmScore, RfmSnapshot
 from app.tenants.models import ApiKey, Tenant
-from app.touches.models import ErasedTouchKey, Touch
+from app.touches.models import ErasedTouchKey, Touch, TouchRetention
 from app.webhooks.models import Source
 
 __all__ = [
@@ -40,4 +40,5 @@ __all__ = [
     "StatusDocument",
     "Tenant",
     "Touch",
+    "TouchRetention",
 ]

@@ -97,6 +97,7 @@ class Policy:
     complaint_pause_days: int = 90
     segment_weights: Mapping[str, float] = field(default_factory=dict)
     rfm_window_days: int = 365  # purchases within this many days before a snapshot count
+    retention_days: int | None = None  # touches older than this are deleted (None: kept)
 
 
 # --- Customer -------------------------------------------------------------------------------

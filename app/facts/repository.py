@@ -48,9 +48,13 @@ _SET = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS)
 # from the stored fact of the last outbound contact before them (none, or a response since:
 # 0), so the work is the customer's recent contacts, whatever its history.
 REFRESH = f"""
-WITH todo AS (
+WITH kept AS (
+    SELECT expired_before + interval '{ANSWER_HOURS} hours' AS since
+    FROM touch_retention WHERE tenant_id = $1
+), todo AS (
     SELECT customer_id, since, since - interval '{ANSWER_HOURS} hours' AS start
-    FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, since)
+    FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, asked)
+    CROSS JOIN LATERAL (SELECT greatest(u.asked, (SELECT since FROM kept)) AS since) AS s
 ), seed AS (
     SELECT todo.customer_id, CASE WHEN p.n IS NULL OR EXISTS (
             SELECT 1 FROM touches t WHERE t.tenant_id = $1 AND t.customer_id = todo.customer_id
@@ -142,7 +146,9 @@ CHUNK = 250  # customers a statement counts: a whole history (a first count) may
 
 async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, datetime]) -> None:
     """Count again the facts of these customers' contacts from (7 days before) each instant,
-    in the caller's transaction (in customer order, as every writer of facts)."""
+    in the caller's transaction (in customer order, as every writer of facts). Never before
+    what retention has expired (and the week an answer looks back): the touches there may
+    be gone, and their facts are what analytics still count."""
     ids = sorted(since)
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i : i + CHUNK]

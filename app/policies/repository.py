@@ -1,12 +1,14 @@
 """SQL for policy versions."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import RowMapping, ScalarSelect, Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db import Fetch
 from app.policies.models import PolicyVersion
 from app.tenants.models import Tenant
 
@@ -70,3 +72,19 @@ async def list_page(
         stmt = stmt.where(versions.c.version < below)
     stmt = stmt.order_by(versions.c.version.desc()).limit(limit)
     return list((await session.execute(stmt)).mappings())
+
+
+# Each tenant whose active policy limits retention, with what else its policy keeps touches
+# for: the RFM window (purchases) and the complaint pause (complaints).
+RETAINING = (
+    "SELECT tenant_id, (document ->> 'retention_days')::int AS retention_days,"
+    " (document -> 'rfm' ->> 'window_days')::int AS rfm_window_days,"
+    " (document ->> 'complaint_pause_days')::int AS complaint_pause_days"
+    " FROM (SELECT DISTINCT ON (tenant_id) tenant_id, document FROM policy_versions"
+    " ORDER BY tenant_id, version DESC) AS active"
+    " WHERE document ->> 'retention_days' IS NOT NULL"
+)
+
+
+async def retaining(fetch: Fetch) -> list[Mapping[str, Any]]:
+    return list(await fetch(RETAINING))

@@ -124,6 +124,13 @@ class PolicyDoc(Input):
         Field(default_factory=dict, max_length=256)
     )
     rfm: RfmDoc = Field(default_factory=RfmDoc)
+    retention_days: int | None = Field(
+        default=None,
+        ge=400,
+        le=3650,
+        description="Touches that occurred more than this many days ago are deleted in the"
+        " background (analytics keep their counts); null keeps them for ever.",
+    )
     rules: list[RuleDoc] = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
@@ -198,6 +205,7 @@ def to_engine(doc: PolicyDoc, version: int) -> cadence.Policy:
         complaint_pause_days=doc.complaint_pause_days,
         segment_weights=dict(doc.segment_weights),
         rfm_window_days=doc.rfm.window_days,
+        retention_days=doc.retention_days,
     )
 
 
@@ -288,6 +296,7 @@ def from_engine(policy: cadence.Policy) -> PolicyDoc:
             "complaint_pause_days": policy.complaint_pause_days,
             "segment_weights": dict(policy.segment_weights),
             "rfm": {"window_days": policy.rfm_window_days},
+            "retention_days": policy.retention_days,
             "rules": [rule_doc(rule) for rule in policy.rules],
         }
     )

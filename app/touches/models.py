@@ -147,3 +147,12 @@ class ErasedTouchKey(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     key_digest: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TouchRetention(Base):
+    """How far retention has expired a tenant's touches (only ever forward)."""
+
+    __tablename__ = "touch_retention"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    expired_before: Mapped[datetime] = mapped_column(DateTime(timezone=True))

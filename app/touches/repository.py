@@ -16,7 +16,12 @@ from app.db import Fetch, erase_customer_rows
 from app.frequency import repository as frequency_repo
 from app.refresh import repository as marks_repo
 from app.tenants import repository as tenants_repo
-from app.touches.models import Touch
+from app.touches.models import (
+    MANUAL_OUTBOUND_CONDITION,
+    RESPONSE_CONDITION,
+    SIGNAL_CONDITION,
+    Touch,
+)
 
 touches = cast(Table, Touch.__table__)
 
@@ -329,3 +334,67 @@ async def erase_customer(
     """Delete a customer's touches, keeping the digests of their keys; how many."""
     await fetch(KEEP_ERASED_KEYS, tenant_id, customer_id, now)
     return len(await fetch(ERASE_TOUCHES, tenant_id, customer_id))
+
+
+def _superseded(condition: str) -> str:
+    """SQL about a touch ``t``: it is not of the kind, or a later touch of its customer is."""
+    return (
+        f"(NOT ({condition}) OR EXISTS (SELECT 1 FROM touches n WHERE n.tenant_id = t.tenant_id"
+        f" AND n.customer_id = t.customer_id AND n.occurred_at > t.occurred_at AND ({condition})))"
+    )
+
+
+# The kinds of touch a status reads the latest of (last outbound, last inbound, last
+# response, last personal outbound and inbound): retention keeps each customer's latest.
+STATUS_ANCHORS = (
+    frequency_repo.OUTBOUND_CONTACT, frequency_repo.INBOUND_CONTACT, RESPONSE_CONDITION,
+    MANUAL_OUTBOUND_CONDITION, frequency_repo.MANUAL_INBOUND_CONTACT,
+)  # fmt: skip
+# A round of retention: the next customers after $2 (up to $3 of them) and, unless a refresh
+# is yet to count their facts, of their touches those older than $4 that no status reads,
+# purchases older than $5 (RFM) and complaints older than $6 (the complaint pause) deleted.
+EXPIRE_ROUND = (
+    "WITH cs AS (SELECT customer_id FROM customers WHERE tenant_id = $1 AND customer_id > $2"
+    " ORDER BY customer_id LIMIT $3), doomed AS (SELECT t.id FROM cs JOIN touches t"
+    " ON t.tenant_id = $1 AND t.customer_id = cs.customer_id WHERE t.occurred_at < $4"
+    " AND NOT EXISTS (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = $1"
+    " AND m.customer_id = cs.customer_id)"  # facts not counted yet: the next sweep
+    " AND (t.kind <> 'purchase' OR t.occurred_at < $5)"
+    f" AND (NOT ({SIGNAL_CONDITION}) OR t.occurred_at < $6) AND "
+    + " AND ".join(_superseded(condition) for condition in STATUS_ANCHORS)
+    + "), gone AS (DELETE FROM touches d USING doomed WHERE d.tenant_id = $1"
+    " AND d.id = doomed.id RETURNING 1)"
+    " SELECT (SELECT max(customer_id) FROM cs) AS last, (SELECT count(*) FROM gone) AS deleted"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Cutoffs:
+    """Touches that occurred before these are past retention: any, purchases, complaints."""
+
+    touches: datetime
+    purchases: datetime
+    complaints: datetime
+
+
+async def expire_round(
+    fetch: Fetch, tenant_id: uuid.UUID, after: str, customers: int, cutoffs: Cutoffs
+) -> tuple[str | None, int]:
+    """Delete the expired touches of the next ``customers`` customers after ``after``: the
+    last customer taken (None: none was left) and how many touches went."""
+    [row] = await fetch(
+        EXPIRE_ROUND, tenant_id, after, customers, cutoffs.touches, cutoffs.purchases,
+        cutoffs.complaints,
+    )  # fmt: skip
+    return row["last"], row["deleted"]
+
+
+ADVANCE_HORIZON = (
+    "INSERT INTO touch_retention AS r (tenant_id, expired_before) VALUES ($1, $2)"
+    " ON CONFLICT (tenant_id) DO UPDATE SET expired_before = greatest(r.expired_before, $2)"
+)
+
+
+async def advance_horizon(fetch: Fetch, tenant_id: uuid.UUID, before: datetime) -> None:
+    """Record that touches before this instant may be gone (before any is deleted)."""
+    await fetch(ADVANCE_HORIZON, tenant_id, before)
