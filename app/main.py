@@ -23,8 +23,8 @@ from app.idempotency.middleware import IdempotencyMiddleware
 from app.locks.events import notice_expiry
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
-from app.rfm.scheduler import RfmScheduler
-from app.touches.retention import RetentionSweeper
+from app.rfm.scheduler import rfm_scheduler
+from app.touches.retention import retention_sweeper
 
 DESCRIPTION = """Touchbase knows how often every customer is touched, across channels and teams.
 
@@ -84,7 +84,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     refresher = app.state.refresher = Refresher(
         app.state.database, app.state.clock, settings.refresh_batch
     )
-    rfm = RfmScheduler(app.state.database, app.state.clock)
+    rfm = rfm_scheduler(app.state.database, app.state.clock)
     deliverer = app.state.deliverer = Deliverer(
         app.state.database,
         app.state.clock,
@@ -97,7 +97,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         rfm.start()
     if settings.events_delivery:
         deliverer.start()
-    retention = RetentionSweeper(app.state.database, app.state.clock)
+    retention = retention_sweeper(app.state.database, app.state.clock)
     if settings.retention:
         retention.start()
     _settle_memory()

@@ -53,8 +53,8 @@ WITH kept AS (
     FROM touch_retention WHERE tenant_id = $1
 ), todo AS (
     SELECT customer_id, since, since - interval '{ANSWER_HOURS} hours' AS start
-    FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, asked)
-    CROSS JOIN LATERAL (SELECT greatest(u.asked, (SELECT since FROM kept)) AS since) AS s
+    FROM (SELECT u.customer_id, greatest(u.asked, (SELECT since FROM kept)) AS since
+          FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, asked)) AS a
 ), seed AS (
     SELECT todo.customer_id, CASE WHEN p.n IS NULL OR EXISTS (
             SELECT 1 FROM touches t WHERE t.tenant_id = $1 AND t.customer_id = todo.customer_id
@@ -77,7 +77,13 @@ WITH kept AS (
     WHERE t.kind = 'contact' OR ({IS_RESPONSE})
 ), runs AS (
     SELECT e.*, count(*) FILTER (WHERE e.is_response) OVER (PARTITION BY e.customer_id
-        ORDER BY e.occurred_at, e.is_response, e.id ROWS UNBOUNDED PRECEDING) AS run
+        ORDER BY e.occurred_at, e.is_response, e.id ROWS UNBOUNDED PRECEDING) AS run,
+        -- an inbound contact in the week after (every one is among the events): one pass
+        -- over the history, however dense it is
+        coalesce(bool_or(e.kind = 'contact' AND e.direction = 'inbound') OVER (
+            PARTITION BY e.customer_id ORDER BY e.occurred_at RANGE BETWEEN
+            interval '1 microsecond' FOLLOWING AND interval '{ANSWER_HOURS} hours' FOLLOWING
+        ), false) AS answered_within
     FROM events e
 ), numbered AS (
     SELECT r.*, CASE WHEN r.is_outbound THEN least({MAX_N},
@@ -90,7 +96,8 @@ WITH kept AS (
         t.actor_team, t.actor_rep_id, t.actor_partner_id, t.n,
         t.outcome, coalesce(e.opened, false) AS opened, coalesce(e.clicked, false) AS clicked,
         coalesce(e.replied, false) AS e_replied, coalesce(e.meeting, false) AS e_meeting,
-        coalesce(e.converted, false) AS e_converted, i.answered IS NOT NULL AS answered,
+        coalesce(e.converted, false) AS e_converted,
+        t.direction = 'outbound' AND t.answered_within AS answered,
         CASE WHEN t.occurred_at < t.since AND old.occurred_at = t.occurred_at
             THEN old.late END AS late
     FROM numbered t
@@ -103,13 +110,6 @@ WITH kept AS (
         FROM touches g WHERE g.tenant_id = $1 AND g.source = t.source
             AND g.ref_external_id = t.external_id AND g.kind = 'engagement'
     ) AS e ON t.external_id IS NOT NULL
-    LEFT JOIN LATERAL (
-        SELECT 1 AS answered FROM touches a WHERE a.tenant_id = $1
-            AND a.customer_id = t.customer_id AND a.kind = 'contact' AND a.direction = 'inbound'
-            AND a.occurred_at > t.occurred_at
-            AND a.occurred_at <= t.occurred_at + interval '{ANSWER_HOURS} hours'
-        LIMIT 1
-    ) AS i ON t.direction = 'outbound'
     WHERE t.kind = 'contact'
 ), facts AS (
     SELECT id, customer_id, occurred_at, channel, direction, category, automated, actor_team,

@@ -4,22 +4,18 @@ locks, no table rewrite). What a status reads is kept (each customer's latest co
 every kind it looks at, purchases within the RFM window, complaints within their pause), and
 so are the per-day counts and contact facts: statuses and analytics do not change."""
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from app import metrics
+from app.background import Periodic
 from app.cadence.fatigue import SIGNAL_LOOKBACK_DAYS
 from app.clock import Clock
 from app.db import Database
 from app.policies import repository as policies
 from app.touches import repository
 from app.touches.repository import Cutoffs
-
-log = logging.getLogger("touchbase.retention")
 
 CUSTOMERS_PER_ROUND = 500
 POLL_SECONDS = 3600.0
@@ -53,27 +49,6 @@ async def sweep(db: Database, clock: Clock) -> int:
     return deleted
 
 
-class RetentionSweeper:
-    """A sweep at start and then every hour."""
-
-    def __init__(self, db: Database, clock: Clock) -> None:
-        self.db, self.clock = db, clock
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="touchbase-retention")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._stopping.set()
-            await self._task
-
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await sweep(self.db, self.clock)
-            except Exception:
-                log.exception("a retention sweep failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), POLL_SECONDS)
+def retention_sweeper(db: Database, clock: Clock) -> Periodic:
+    """A sweep at start, then every hour."""
+    return Periodic("retention", lambda: sweep(db, clock), POLL_SECONDS)

@@ -176,3 +176,17 @@ async def drain_refresh_marks(app: FastAPI, clock: Clock) -> None:
             if not await session.scalar(text("SELECT count(*) FROM refresh_marks")):
                 return
     raise AssertionError("refresh marks are left however often they are drained")
+
+
+async def remove_event_endpoints(app: FastAPI, tenant_name: str) -> None:
+    """Delete a tenant's event endpoints (and so their deliveries): a later test's delivery
+    round sends nothing of this test's."""
+    async with app.state.sessionmaker() as session:
+        await session.execute(
+            text(
+                "DELETE FROM event_endpoints WHERE tenant_id IN"
+                " (SELECT id FROM tenants WHERE name = :name)"
+            ),
+            {"name": tenant_name},
+        )
+        await session.commit()

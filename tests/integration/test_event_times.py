@@ -22,6 +22,7 @@ from tests.conftest import NOW, Tenant
 from tests.integration.helpers import (
     drain_refresh_marks,
     put_customer,
+    remove_event_endpoints,
     rule,
     set_policy,
     touch,
@@ -88,15 +89,7 @@ async def _clean(app: FastAPI, tenant: Tenant) -> AsyncIterator[None]:
     await reset_walks(app)
     yield
     await reset_walks(app)
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            text(
-                "DELETE FROM event_endpoints WHERE tenant_id IN"
-                " (SELECT id FROM tenants WHERE name = :name)"
-            ),
-            {"name": tenant.name},
-        )
-        await session.commit()
+    await remove_event_endpoints(app, tenant.name)
 
 
 async def claim(client: httpx.AsyncClient, customer_id: str, days: int) -> dict[str, Any]:

@@ -8,12 +8,11 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from app.events.delivery import Deliverer
 from app.locks.events import notice_expiry
 from tests.conftest import Tenant
-from tests.integration.helpers import put_customer
+from tests.integration.helpers import put_customer, remove_event_endpoints
 from tests.receiver import Receiver, running_receiver
 
 CUSTOMERS = 24
@@ -22,15 +21,7 @@ CUSTOMERS = 24
 @pytest.fixture(autouse=True)
 async def _endpoints_removed(app: FastAPI, tenant: Tenant) -> AsyncIterator[None]:
     yield
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            text(
-                "DELETE FROM event_endpoints WHERE tenant_id IN"
-                " (SELECT id FROM tenants WHERE name = :name)"
-            ),
-            {"name": tenant.name},
-        )
-        await session.commit()
+    await remove_event_endpoints(app, tenant.name)
 
 
 async def subscribe(

@@ -24,7 +24,6 @@ import orjson
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -46,6 +45,7 @@ from tests.integration.helpers import (
     drain_refresh_marks,
     listing,
     put_customer,
+    remove_event_endpoints,
     rule,
     set_policy,
     touch,
@@ -187,15 +187,7 @@ async def _endpoints_removed(app: FastAPI, tenant: Tenant) -> AsyncIterator[None
     """The test's endpoints (and so its deliveries) go with it: a later test's ``run_once``
     sends nothing of this one's."""
     yield
-    async with app.state.sessionmaker() as session:
-        await session.execute(
-            text(
-                "DELETE FROM event_endpoints WHERE tenant_id IN"
-                " (SELECT id FROM tenants WHERE name = :name)"
-            ),
-            {"name": tenant.name},
-        )
-        await session.commit()
+    await remove_event_endpoints(app, tenant.name)
 
 
 @pytest.fixture
