@@ -2,8 +2,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 
-from app.auth import Admin, Reader, Writer, WriterInQuery
-from app.customers import erasure, service
+from app.auth import Reader, Writer, WriterInQuery
+from app.customers import service
 from app.customers.schemas import (
     CustomerBatch,
     CustomerBatchResult,
@@ -114,23 +114,6 @@ async def patch_customer(
 ) -> CustomerRead:
     """Merge fields into the profile (RFC 7396: null removes a field)."""
     return await service.patch_customer(session, principal.tenant_id, customer_id, patch, now)
-
-
-@router.delete(
-    "/{customer_id}",
-    status_code=204,
-    summary="Erase a customer",
-    responses=responses(401, 403, 404, 422),
-)
-async def erase_customer(
-    customer_id: CustomerId, session: SessionDep, principal: Admin, now: NowDep
-) -> Response:
-    """Forget the customer (a deletion request): the profile, touches, engagements and
-    purchases, plans, locks, schedule, RFM scores and outbound events, in one transaction.
-    The audit log keeps its decisions under `erased:<sha256 of tenant and customer id>`;
-    analytics and RFM no longer count the customer. The id is free again."""
-    await erasure.erase(session, principal, customer_id, now)
-    return Response(status_code=204)
 
 
 @router.get(

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from app.clock import FixedClock
-from app.customers import erasure
+from app.erasure import service as erasure
 from app.tenants import service as tenants
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import (
