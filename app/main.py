@@ -17,6 +17,7 @@ from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database, make_engine
 from app.events.delivery import Deliverer
+from app.events.pruning import prune_ended
 from app.frequency.refresher import Refresher
 from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
@@ -89,7 +90,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.database,
         app.state.clock,
         allow_private=settings.events_allow_private_urls,
-        tickers=(notice_expiry,),
+        tickers=(notice_expiry, prune_ended),
     )
     if settings.refresher:
         refresher.start()

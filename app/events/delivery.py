@@ -42,7 +42,7 @@ USER_AGENT = "Touchbase-Webhooks/1.0"
 
 Ticker = Callable[[Database, Clock], Awaitable[int]]
 """Something run every ``TICK_SECONDS`` beside deliveries: the walks that notice
-time-driven events."""
+time-driven events, the pruning of ended ones."""
 TICK_SECONDS = 10.0
 
 
@@ -210,7 +210,7 @@ class Deliverer:
         return made
 
     async def tick(self) -> int:
-        """Run the tickers once; how many events they noticed."""
+        """Run the tickers once; how many events they noticed or pruned."""
         return sum([await ticker(self.db, self.clock) for ticker in self.tickers])
 
     async def _run(self) -> None:

@@ -47,6 +47,8 @@ class Event(Base):
     __table_args__ = (
         # what an erasure drops of a customer's events
         Index("ix_events_customer", "tenant_id", "customer_id"),
+        # what pruning finds of old events
+        Index("ix_events_created", "created_at"),
     )
 
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), primary_key=True)

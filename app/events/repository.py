@@ -193,3 +193,18 @@ async def erase_customer(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -
     """Erasure: delete the customer's outbound events, sent or not (and so their
     deliveries)."""
     await fetch(ERASE_EVENTS, tenant_id, customer_id)
+
+
+# The oldest events recorded before $1 whose deliveries have all ended (up to $2 of them),
+# deleted with their deliveries.
+PRUNE = (
+    "DELETE FROM events WHERE (tenant_id, id) IN (SELECT e.tenant_id, e.id FROM events e"
+    " WHERE e.created_at < $1 AND NOT EXISTS (SELECT 1 FROM event_deliveries d"
+    " WHERE d.tenant_id = e.tenant_id AND d.event_id = e.id AND d.status = 'pending')"
+    " ORDER BY e.created_at LIMIT $2) RETURNING 1"
+)
+
+
+async def prune(fetch: Fetch, before: datetime, limit: int) -> int:
+    """Delete up to ``limit`` ended events recorded before then; how many."""
+    return len(await fetch(PRUNE, before, limit))

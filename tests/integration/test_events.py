@@ -34,6 +34,7 @@ from app.events import delivery as delivery_module
 from app.events import outbox
 from app.events import repository as events_repository
 from app.events import service as events_service
+from app.events.pruning import prune_ended
 from app.locks import service as locks_service
 from app.locks.schemas import LockClaim
 from app.main import create_app
@@ -1310,3 +1311,25 @@ class TestMetrics:
         retried = {"outcome": "pending", "status": "5xx"}
         assert sample(after, name, **succeeded) - sample(before, name, **succeeded) == 1
         assert sample(after, name, **retried) - sample(before, name, **retried) == 1
+
+
+class TestPruning:
+    async def test_ended_events_go_after_30_days_pending_ones_stay(
+        self, app: FastAPI, admin: httpx.AsyncClient, rx: Receiver, clock: FixedClock
+    ) -> None:
+        """A delivered event is kept (and listed) for 30 days, then deleted with its
+        delivery; an event still pending somewhere is kept however old it is."""
+        endpoint = await create_endpoint(admin, rx.url, ["lock.claimed"])
+        slow = await create_endpoint(admin, NOWHERE, ["lock.released"])
+        await put_customer(admin)
+        lock = await claim(admin)
+        assert await send(app) == 1
+        await release(admin, lock["id"])
+        clock.set(NOW + 30 * DAY)
+        await prune_ended(app.state.database, clock)
+        assert len(await deliveries(admin, endpoint["id"])) == 1
+        clock.set(NOW + 30 * DAY + SECOND)
+        assert await prune_ended(app.state.database, clock) >= 1
+        assert await deliveries(admin, endpoint["id"]) == []
+        [pending] = await deliveries(admin, slow["id"])
+        assert pending["status"] == "pending"
