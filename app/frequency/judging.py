@@ -123,3 +123,19 @@ async def judge_customer(
     judged = await judge_many(await driver_fetch(session), tenant_id, policy, [profile], as_of)
     activity, status = judged[customer_id]
     return policy, profile, activity, status
+
+
+async def judge_customers(
+    session: AsyncSession, tenant_id: uuid.UUID, customer_ids: Sequence[str], as_of: datetime
+) -> dict[str, cadence.Status]:
+    """Several customers' statuses at ``as_of``, judged live in the session's transaction
+    (what it wrote counted) from one read of their profiles and one of their activity."""
+    fetch = await driver_fetch(session)
+    rows = await customers_repo.profiles_with_policy_version(
+        fetch, tenant_id, sorted(set(customer_ids))
+    )
+    if not rows:
+        return {}
+    policy = await policies.policy_version(session, tenant_id, rows[0]["policy_version"])
+    judged = await judge_many(fetch, tenant_id, policy, [to_profile(r) for r in rows], as_of)
+    return {customer_id: status for customer_id, (_, status) in judged.items()}

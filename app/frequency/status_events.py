@@ -92,25 +92,27 @@ async def opted_out(
     fetch = await driver_fetch(session)
     if not opting or not await outbox.subscribed(fetch, tenant_id, [EventType.customer_opted_out]):
         return []
-    events = []
-    for touch in opting:
-        *_, status = await judging.judge_customer(session, tenant_id, touch["customer_id"], now)
-        data = {
-            "as_of": format_utc(now),
-            **documents.document(touch["customer_id"], status),
-            "opt_out": {
-                "touch_id": str(touch["id"]), "channel": touch["channel"],
-                "outcome": touch["outcome"], "occurred_at": format_utc(touch["occurred_at"]),
-            },
-        }  # fmt: skip
-        event_type = EventType.customer_opted_out
-        events.append(
-            outbox.NewEvent(
-                tenant_id,
-                event_type,
-                touch["occurred_at"],
-                orjson.dumps(data).decode(),
-                touch["customer_id"],
-            )
-        )
-    return events
+    statuses = await judging.judge_customers(
+        session, tenant_id, [t["customer_id"] for t in opting], now
+    )
+    return [
+        opted_out_event(tenant_id, touch, statuses[touch["customer_id"]], now) for touch in opting
+    ]
+
+
+def opted_out_event(
+    tenant_id: uuid.UUID, touch: Mapping[str, Any], status: cadence.Status, now: datetime
+) -> outbox.NewEvent:
+    """The status judged with the opt-out counted, and what arrived."""
+    data = {
+        "as_of": format_utc(now),
+        **documents.document(touch["customer_id"], status),
+        "opt_out": {
+            "touch_id": str(touch["id"]), "channel": touch["channel"],
+            "outcome": touch["outcome"], "occurred_at": format_utc(touch["occurred_at"]),
+        },
+    }  # fmt: skip
+    return outbox.NewEvent(
+        tenant_id, EventType.customer_opted_out, touch["occurred_at"],
+        orjson.dumps(data).decode(), touch["customer_id"],
+    )  # fmt: skip

@@ -4,6 +4,7 @@ policies, profiles and their status, touches, and lists read page after page.
 Each asserts that the service accepted what it was sent (or, for the ``assert_*`` helpers, that
 it refused it as a problem document), so a test reads as the story it tells."""
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -190,3 +191,15 @@ async def remove_event_endpoints(app: FastAPI, tenant_name: str) -> None:
             {"name": tenant_name},
         )
         await session.commit()
+
+
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one sample of the Prometheus text, 0 when absent."""
+    for line in metrics.splitlines():
+        matched = re.fullmatch(re.escape(name) + r"\{(.*)\} (\S+)", line)
+        if matched is None:
+            continue
+        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', matched.group(1)))
+        if all(found.get(k) == v for k, v in labels.items()):
+            return float(matched.group(2))
+    return 0.0

@@ -6,12 +6,10 @@ noticed.
 
 The FixedClock is moved by the test; the walk (``tick``) and the renewal are called by it."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from typing import Any
 
 import httpx
-import orjson
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
@@ -19,39 +17,25 @@ from sqlalchemy import text
 from app.clock import FixedClock
 from app.frequency.refresher import renew_expired
 from tests.conftest import NOW, Tenant
+from tests.integration.event_helpers import bodies, claim, create_endpoint, read_lock, send
 from tests.integration.helpers import (
     drain_refresh_marks,
     put_customer,
     remove_event_endpoints,
     rule,
     set_policy,
+    status,
     touch,
     utc,
     z,
 )
-from tests.receiver import Receiver, running_receiver
+from tests.receiver import Receiver
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 RENEWAL_ROUND = 1000
-
-
-async def create_endpoint(client: httpx.AsyncClient, url: str, events: list[str]) -> str:
-    response = await client.post("/v1/event-endpoints", json={"url": url, "events": events})
-    assert response.status_code == 201, response.text
-    endpoint_id: str = response.json()["id"]
-    return endpoint_id
-
-
-async def send(app: FastAPI) -> int:
-    made: int = await app.state.deliverer.run_once()
-    return made
-
-
-def bodies(rx: Receiver) -> list[dict[str, Any]]:
-    return [orjson.loads(got.body) for got in rx.received]
 
 
 async def reset_walks(app: FastAPI) -> None:
@@ -77,12 +61,6 @@ async def renew_at(app: FastAPI, clock: FixedClock, at: datetime) -> None:
             pass
 
 
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    with running_receiver() as receiver:
-        yield receiver
-
-
 @pytest.fixture(autouse=True)
 async def _clean(app: FastAPI, tenant: Tenant) -> AsyncIterator[None]:
     """The walk starts afresh; the test's endpoints and the walk's cursor go with it."""
@@ -90,28 +68,6 @@ async def _clean(app: FastAPI, tenant: Tenant) -> AsyncIterator[None]:
     yield
     await reset_walks(app)
     await remove_event_endpoints(app, tenant.name)
-
-
-async def claim(client: httpx.AsyncClient, customer_id: str, days: int) -> dict[str, Any]:
-    body = {"customer_id": customer_id, "holder": {"team": "north"}, "days": days}
-    response = await client.post("/v1/locks", json=body)
-    assert response.status_code == 201, response.text
-    lock: dict[str, Any] = response.json()
-    return lock
-
-
-async def read_lock(client: httpx.AsyncClient, lock_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/locks/{lock_id}")
-    assert response.status_code == 200, response.text
-    lock: dict[str, Any] = response.json()
-    return lock
-
-
-async def customer_status(client: httpx.AsyncClient, customer_id: str = "c-1") -> dict[str, Any]:
-    response = await client.get(f"/v1/customers/{customer_id}/status")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 class TestLockTimes:
@@ -124,7 +80,7 @@ class TestLockTimes:
         await create_endpoint(admin, rx.url, ["lock.expiring", "lock.expired"])
         await tick_at(app, clock, NOW)  # the first walk only starts the cursor
         await put_customer(admin)
-        lock = await claim(admin, "c-1", 30)
+        lock = await claim(admin, "c-1", days=30)
         expires_at = NOW + 30 * DAY
         assert lock["expires_at"] == z(expires_at)
         expiring_at = expires_at - 7 * DAY
@@ -165,7 +121,7 @@ class TestLockTimes:
         await create_endpoint(admin, rx.url, ["lock.expiring", "lock.expired"])
         await tick_at(app, clock, NOW)
         await put_customer(admin)
-        await claim(admin, "c-1", 10)
+        await claim(admin, "c-1", days=10)
         await tick_at(app, clock, NOW + 20 * DAY)
         await tick_at(app, clock, NOW + 21 * DAY)
         assert await send(app) == 2
@@ -181,8 +137,8 @@ class TestLockTimes:
         await tick_at(app, clock, NOW)
         await put_customer(admin, "c-early")
         await put_customer(admin, "c-late")
-        early = await claim(admin, "c-early", 30)
-        late = await claim(admin, "c-late", 30)
+        early = await claim(admin, "c-early", days=30)
+        late = await claim(admin, "c-late", days=30)
         clock.set(NOW + DAY)
         assert (await admin.delete(f"/v1/locks/{early['id']}")).status_code == 204
         await tick_at(app, clock, NOW + 2 * DAY)
@@ -201,7 +157,7 @@ class TestLockTimes:
         await create_endpoint(admin, rx.url, ["lock.expired"])
         await tick_at(app, clock, NOW)
         await put_customer(admin)
-        lock = await claim(admin, "c-1", 10)
+        lock = await claim(admin, "c-1", days=10)
         await tick_at(app, clock, NOW + 5 * DAY)
         response = await admin.post(f"/v1/locks/{lock['id']}/renew", json={"days": 30})
         assert response.status_code == 200, response.text
@@ -223,7 +179,7 @@ class TestCustomerTimes:
         await put_customer(admin)
         await touch(admin, NOW - HOUR)
         await drain_refresh_marks(app, clock)
-        state = await customer_status(admin)
+        state = await status(admin)
         assert state["status"] == "on_track"
         due_at = utc(state["next_follow_up"]["due_at"])
         overdue_at = utc(state["next_follow_up"]["overdue_at"])
@@ -248,7 +204,7 @@ class TestCustomerTimes:
         assert event["occurred_at"] == z(overdue_at)
         assert event["data"]["status"] == "overdue"
         assert event["data"]["customer_id"] == "c-1"
-        assert event["data"] == await customer_status(admin)
+        assert event["data"] == await status(admin)
         await renew_at(app, clock, overdue_at + 30 * SECOND)
         await renew_at(app, clock, overdue_at + 2 * DAY)
         await renew_at(app, clock, overdue_at + 30 * DAY)
@@ -283,7 +239,7 @@ class TestCustomerTimes:
         await drain_refresh_marks(app, clock)
         await renew_at(app, clock, overdue_at + MINUTE)
         assert await send(app) == 0
-        assert (await customer_status(admin))["status"] == "on_track"
+        assert (await status(admin))["status"] == "on_track"
 
 
 class TestEnteringAfterAnotherStatus:
@@ -301,7 +257,7 @@ class TestEnteringAfterAnotherStatus:
         await touch(admin, NOW - 42 * HOUR, "phone")
         await touch(admin, NOW - 36 * HOUR, "email", kind="engagement", outcome="unsubscribed")
         await drain_refresh_marks(app, clock)
-        state = await customer_status(admin)
+        state = await status(admin)
         assert state["status"] == "over_contacted"
         [unsubscribed] = [r for r in state["reasons"] if r["code"] == "recent_unsubscribe"]
         overdue_at = utc(state["next_follow_up"]["overdue_at"])

@@ -14,7 +14,7 @@ import re
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -41,6 +41,7 @@ from app.main import create_app
 from app.tenants import service as tenants
 from app.tenants.service import Principal
 from tests.conftest import NOW, Tenant
+from tests.integration.event_helpers import bodies, claim, create_endpoint, read_lock, send
 from tests.integration.helpers import (
     assert_problem,
     drain_refresh_marks,
@@ -48,7 +49,9 @@ from tests.integration.helpers import (
     put_customer,
     remove_event_endpoints,
     rule,
+    sample,
     set_policy,
+    status,
     touch,
     utc,
     z,
@@ -74,17 +77,6 @@ NOWHERE = "http://127.0.0.1:9/hook"  # for endpoints nothing is sent to
 
 
 # Endpoints
-
-
-async def create_endpoint(
-    client: httpx.AsyncClient, url: str, events: list[str], **fields: Any
-) -> dict[str, Any]:
-    response = await client.post(
-        "/v1/event-endpoints", json={"url": url, "events": events, **fields}
-    )
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 async def read_endpoint(client: httpx.AsyncClient, endpoint_id: str) -> dict[str, Any]:
@@ -121,16 +113,6 @@ def error_at(problem: dict[str, Any], field: str) -> bool:
 # Deliveries
 
 
-async def send(app: FastAPI) -> int:
-    """Every delivery due at the clock's instant, sent and answered; how many attempts."""
-    made: int = await app.state.deliverer.run_once()
-    return made
-
-
-def bodies(rx: Receiver) -> list[dict[str, Any]]:
-    return [orjson.loads(got.body) for got in rx.received]
-
-
 def standard_signature(secret: str, msg_id: str, timestamp: str, body: bytes) -> str:
     """The Standard Webhooks signature, computed here without the library."""
     key = base64.b64decode(secret.removeprefix("whsec_"))
@@ -141,33 +123,9 @@ def standard_signature(secret: str, msg_id: str, timestamp: str, body: bytes) ->
 # Locks and plans
 
 
-async def claim(
-    client: httpx.AsyncClient, customer_id: str = "c-1", holder: dict[str, str] | None = None
-) -> dict[str, Any]:
-    body = {"customer_id": customer_id, "holder": holder or {"team": "north"}, "days": 30}
-    response = await client.post("/v1/locks", json=body)
-    assert response.status_code == 201, response.text
-    lock: dict[str, Any] = response.json()
-    return lock
-
-
 async def release(client: httpx.AsyncClient, lock_id: str) -> None:
     response = await client.delete(f"/v1/locks/{lock_id}")
     assert response.status_code == 204, response.text
-
-
-async def read_lock(client: httpx.AsyncClient, lock_id: str) -> dict[str, Any]:
-    response = await client.get(f"/v1/locks/{lock_id}")
-    assert response.status_code == 200, response.text
-    lock: dict[str, Any] = response.json()
-    return lock
-
-
-async def customer_status(client: httpx.AsyncClient, customer_id: str = "c-1") -> dict[str, Any]:
-    response = await client.get(f"/v1/customers/{customer_id}/status")
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def file_plan(
@@ -189,12 +147,6 @@ async def _endpoints_removed(app: FastAPI, tenant: Tenant) -> AsyncIterator[None
     sends nothing of this one's."""
     yield
     await remove_event_endpoints(app, tenant.name)
-
-
-@pytest.fixture
-def rx() -> Iterator[Receiver]:
-    with running_receiver() as receiver:
-        yield receiver
 
 
 async def principal_of(app: FastAPI, tenant: Tenant, role: str = "admin") -> Principal:
@@ -1134,7 +1086,7 @@ class TestCustomerEvents:
             "occurred_at": z(NOW - 2 * DAY),
         }  # fmt: skip
         await drain_refresh_marks(app, app.state.clock)
-        assert {k: v for k, v in data.items() if k != "opt_out"} == await customer_status(admin)
+        assert {k: v for k, v in data.items() if k != "opt_out"} == await status(admin)
 
     async def test_a_complaint_is_customer_opted_out(
         self, app: FastAPI, admin: httpx.AsyncClient, rx: Receiver
@@ -1179,7 +1131,7 @@ class TestCustomerEvents:
         [event] = bodies(rx)
         assert event["type"] == "customer.over_contacted"
         assert event["occurred_at"] == z(NOW)
-        assert event["data"] == await customer_status(admin)
+        assert event["data"] == await status(admin)
         assert event["data"]["status"] == "over_contacted"
         assert event["data"]["caps"][0]["used"] == 3
         await touch(admin, NOW - DAY)
@@ -1205,7 +1157,7 @@ class TestCustomerEvents:
         [event] = bodies(rx)
         assert event["type"] == "customer.suppressed"
         assert event["occurred_at"] == z(NOW)
-        assert event["data"] == await customer_status(admin)
+        assert event["data"] == await status(admin)
         await put_customer(admin, preferences=paused, segment="gold")
         await drain_refresh_marks(app, clock)
         assert await send(app) == 0
@@ -1269,18 +1221,6 @@ class TestDeliveryList:
 
     async def test_an_unknown_endpoints_deliveries_are_404(self, admin: httpx.AsyncClient) -> None:
         assert_problem(await admin.get(f"/v1/event-endpoints/{uuid.uuid4()}/deliveries"), 404)
-
-
-def sample(metrics: str, name: str, **labels: str) -> float:
-    """The value of one sample of the Prometheus text, 0 when absent."""
-    for line in metrics.splitlines():
-        matched = re.fullmatch(re.escape(name) + r"\{(.*)\} (\S+)", line)
-        if matched is None:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', matched.group(1)))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(matched.group(2))
-    return 0.0
 
 
 class TestMetrics:

@@ -14,6 +14,7 @@ from app.clock import FixedClock
 from app.config import Settings
 from app.main import create_app
 from tests.conftest import Tenant
+from tests.integration.helpers import sample
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/none"
 TOUCH = {
@@ -32,18 +33,6 @@ async def offline(clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
-
-
-def sample(metrics: str, name: str, **labels: str) -> float:
-    """The value of one sample of the Prometheus text, 0 when absent."""
-    for line in metrics.splitlines():
-        matched = re.fullmatch(re.escape(name) + r"\{(.*)\} (\S+)", line)
-        if matched is None:
-            continue
-        found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', matched.group(1)))
-        if all(found.get(k) == v for k, v in labels.items()):
-            return float(matched.group(2))
-    return 0.0
 
 
 class TestHealth:
