@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     """Customers the refresher takes per round."""
     rfm_auto_recompute: bool = True
     """Recompute RFM snapshots over an hour old (when something changed) in this process."""
+    lateness: bool = True
+    """Judge in this process, in the background, whether follow-ups came late (compliance)."""
     retention: bool = True
     """Expire touches past the policy's ``retention_days`` (hourly) in this process."""
     events_delivery: bool = True

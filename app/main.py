@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app import auth, embedded, errors, handlers
 from app import logging as app_logging
+from app.analytics.lateness import lateness_judge
 from app.api import MATCH_ORDER, ROUTERS
 from app.browser import GZIP_LEVEL, CorsHeaders, GZip, Preflight
 from app.clock import Clock, SystemClock
@@ -101,10 +102,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     retention = retention_sweeper(app.state.database, app.state.clock)
     if settings.retention:
         retention.start()
+    lateness = lateness_judge(app.state.database)
+    if settings.lateness:
+        lateness.start()
     _settle_memory()
     try:
         yield
     finally:
+        await lateness.stop()
         await retention.stop()
         await deliverer.stop()
         await rfm.stop()

@@ -44,13 +44,14 @@ def _reset_clock(clock: FixedClock) -> None:
 
 @pytest.fixture(scope="session")
 async def app(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
-    # RFM snapshots are recomputed, and events delivered, when a test says so (its clock,
-    # not a poll); event endpoints may be the test's own receiver on 127.0.0.1
+    # RFM snapshots are recomputed, events delivered and follow-ups judged when a test says
+    # so (its clock, not a poll); event endpoints may be the test's own receiver on 127.0.0.1
     settings = Settings(
         database_url=database_url,
         pool_size=20,
         rfm_auto_recompute=False,
         events_delivery=False,
+        lateness=False,
         events_allow_private_urls=True,
     )
     application = create_app(settings, clock)

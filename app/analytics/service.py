@@ -1,12 +1,11 @@
 """The analytics reports: the SQL counts the contact facts (the tenant's pending marks
 refreshed first, as the lists do, so a report counts every touch stored before it), this
-module names periods and groups, rounds rates, and judges compliance's follow-ups with the
-cadence engine the first time a report needs them."""
+module names periods and groups and rounds rates; compliance has any follow-up of its range
+that is not judged yet judged first (``app.analytics.lateness``)."""
 
 import uuid
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import cadence
-from app.analytics import repository
+from app.analytics import lateness, repository
 from app.analytics.schemas import (
     ComplianceReport,
     ContactsKey,
@@ -27,18 +26,13 @@ from app.analytics.schemas import (
     OwnerKey,
     Window,
 )
-from app.customers import repository as customers_repo
-from app.db import Database, driver_fetch
-from app.facts import repository as facts
-from app.frequency.judging import judge_many, to_profile
+from app.db import Database
 from app.frequency.list_queries import ListScope
 from app.frequency.refreshing import refresh_stale
 from app.policies import repository as policies_repo
 from app.policies import service as policies
 
 FOUR_PLACES = Decimal("0.0001")
-# "The status a customer had just before a follow-up": /status?as_of= this much earlier.
-JUST_BEFORE = timedelta(microseconds=1)
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -161,55 +155,6 @@ async def touch_outcomes(
     )  # fmt: skip
 
 
-def may_be_late(follow_up: Mapping[Any, Any], soonest: timedelta) -> bool:
-    """Whether a follow-up can be late at all. The ``overdue_at`` of a status is the
-    rule's ``overdue_after_days`` (local or business days) after the last contact the rule
-    counts, or later, and that contact is never before the last personal one: a follow-up
-    less than ``soonest`` (the policy's fewest overdue days, less a day for clock changes)
-    after the customer's last personal contact is on time, whatever the engine would add."""
-    before = follow_up["personal_before"]
-    return before is None or follow_up["occurred_at"] >= before + soonest
-
-
-def _may_be_late_by_instant(
-    follow_ups: Sequence[Mapping[str, Any]], soonest: timedelta
-) -> dict[datetime, list[Mapping[str, Any]]]:
-    at: defaultdict[datetime, list[Mapping[str, Any]]] = defaultdict(list)
-    for row in follow_ups:
-        if may_be_late(row, soonest):
-            at[row["occurred_at"]].append(row)
-    return dict(sorted(at.items()))
-
-
-async def judge_follow_ups(session: AsyncSession, tenant_id: uuid.UUID, window: Window) -> None:
-    """Judge the follow-ups of the range whose lateness is not known yet, and keep it (in
-    the session's transaction): each that may be late by the engine an instant before it,
-    as ``/status?as_of=`` would, the customers with a follow-up at one instant together."""
-    fetch = await driver_fetch(session)
-    unjudged = await facts.unjudged_follow_ups(fetch, tenant_id, window.since, window.until)
-    if not unjudged:
-        return
-    policy = await active_policy(session, tenant_id)
-    soonest = timedelta(days=min(rule.overdue_after_days for rule in policy.rules) - 1)
-    at = _may_be_late_by_instant(unjudged, soonest)
-    verdicts = [
-        (row["touch_id"], row["occurred_at"], False)
-        for row in unjudged
-        if not may_be_late(row, soonest)
-    ]
-    ids = [row["customer_id"] for contacts in at.values() for row in contacts]
-    rows = await customers_repo.profiles_with_policy_version(fetch, tenant_id, ids)
-    profiles = {row["customer_id"]: to_profile(row) for row in rows}
-    for instant, contacts in at.items():
-        group = [profiles[row["customer_id"]] for row in contacts]
-        judged = await judge_many(fetch, tenant_id, policy, group, instant - JUST_BEFORE)
-        for row in contacts:
-            overdue_at = judged[row["customer_id"]][1].next_follow_up.overdue_at
-            late = overdue_at is not None and instant >= overdue_at
-            verdicts.append((row["touch_id"], instant, late))
-    await facts.store_judged(fetch, tenant_id, verdicts)
-
-
 COMPLIANCE_COUNTS = (
     "customers", "due_now", "overdue_now", "over_contacted_now", "suppressed_now",
     "follow_ups", "late",
@@ -234,7 +179,7 @@ async def compliance(
     first, as the lists do) and their follow-ups in the range, late or not."""
     await counting_every_touch(session, db, tenant_id, now)
     owners = await repository.owners_now(session, tenant_id, owner.value, now)
-    await judge_follow_ups(session, tenant_id, window)
+    await lateness.judge_range(session, db, tenant_id, window)
     sent = {
         row["owner"]: {"follow_ups": row["follow_ups"], "late": row["late"]}
         for row in await repository.follow_ups(session, tenant_id, window, owner.value)

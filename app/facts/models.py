@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, SmallInteger, Text
+from sqlalchemy import Boolean, DateTime, Index, SmallInteger, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -18,6 +18,11 @@ class ContactFact(Base):
         Index(
             "ix_contact_facts_tenant_id_customer_id_occurred_at",
             "tenant_id", "customer_id", "occurred_at",
+        ),
+        # Follow-ups whose lateness is still to be judged (app.analytics.lateness).
+        Index(
+            "ix_contact_facts_unjudged", "tenant_id", "occurred_at",
+            postgresql_where=text("direction = 'outbound' AND NOT automated AND late IS NULL"),
         ),
     )  # fmt: skip
 

@@ -7,9 +7,13 @@ before it) in one statement per round, so in-order writes cost a few rows each. 
 aggregate facts, never scanning touches or walking histories.
 
 ``late`` (a follow-up at or after the ``overdue_at`` of the status just before it) needs the
-engine: a report judges it when it first needs it and keeps it; it is forgotten again when an
-earlier touch of the customer comes in. It is judged under the policy and profile of that
-moment: a later change of either does not rewrite the history."""
+engine's verdict just before the follow-up. When a follow-up comes in order (it is the
+earliest contact the refresh counts, and the customer's stored status was computed before
+it, under the active policy, and still held just before it), that verdict is the stored
+one, and the refresh reads ``late`` off it. Otherwise ``app.analytics.lateness`` judges it
+with the engine and keeps it; it is forgotten again when an earlier touch of the customer
+comes in. It is judged under the policy and profile of that moment: a later change of
+either does not rewrite the history."""
 
 import uuid
 from collections.abc import Mapping, Sequence
@@ -52,9 +56,21 @@ WITH kept AS (
     SELECT expired_before + interval '{ANSWER_HOURS} hours' AS since
     FROM touch_retention WHERE tenant_id = $1
 ), todo AS (
-    SELECT customer_id, since, since - interval '{ANSWER_HOURS} hours' AS start
-    FROM (SELECT u.customer_id, greatest(u.asked, (SELECT since FROM kept)) AS since
+    SELECT customer_id, asked, since, since - interval '{ANSWER_HOURS} hours' AS start
+    FROM (SELECT u.customer_id, u.asked, greatest(u.asked, (SELECT since FROM kept)) AS since
           FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, asked)) AS a
+), before AS (
+    -- the stored verdict, when it is the status an instant before the earliest contact
+    -- counted: computed before it under the active policy, from every touch before it (a
+    -- touch stored since would have asked from earlier), and not yet changed by time
+    SELECT todo.customer_id, todo.since AS at, s.overdue_at
+    FROM todo JOIN customer_schedules s ON s.tenant_id = $1 AND s.customer_id = todo.customer_id
+    JOIN status_documents d ON d.tenant_id = $1 AND d.customer_id = todo.customer_id
+        AND d.computed_at = s.refreshed_at
+    WHERE todo.asked = todo.since AND s.refreshed_at < todo.since
+        AND (d.valid_until IS NULL OR todo.since <= d.valid_until)
+        AND s.policy_version = (SELECT coalesce(max(v.version), 0) FROM policy_versions v
+                                WHERE v.tenant_id = $1)
 ), seed AS (
     SELECT todo.customer_id, CASE WHEN p.n IS NULL OR EXISTS (
             SELECT 1 FROM touches t WHERE t.tenant_id = $1 AND t.customer_id = todo.customer_id
@@ -98,10 +114,12 @@ WITH kept AS (
         coalesce(e.replied, false) AS e_replied, coalesce(e.meeting, false) AS e_meeting,
         coalesce(e.converted, false) AS e_converted,
         t.direction = 'outbound' AND t.answered_within AS answered,
-        CASE WHEN t.occurred_at < t.since AND old.occurred_at = t.occurred_at
-            THEN old.late END AS late
+        CASE WHEN t.occurred_at < t.since AND old.occurred_at = t.occurred_at THEN old.late
+            WHEN b.at IS NOT NULL AND t.direction = 'outbound' AND NOT t.automated
+            THEN coalesce(t.occurred_at >= b.overdue_at, false) END AS late
     FROM numbered t
     LEFT JOIN contact_facts old ON old.tenant_id = $1 AND old.touch_id = t.id
+    LEFT JOIN before b ON b.customer_id = t.customer_id AND b.at = t.occurred_at
     LEFT JOIN LATERAL (
         SELECT bool_or(g.outcome IN ('opened', 'clicked')) AS opened,
             bool_or(g.outcome = 'clicked') AS clicked, bool_or(g.outcome = 'replied') AS replied,
@@ -155,23 +173,55 @@ async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, dateti
         await fetch(REFRESH, tenant_id, chunk, [since[c] for c in chunk])
 
 
-# A follow-up of the range not judged yet, with the customer's last personal contact before
-# it (the engine need not judge one that comes too soon after it to be late).
-UNJUDGED = """
+# A follow-up whose lateness is not judged yet (``UNJUDGED_FOLLOW_UP``: what the partial index
+# on them holds), with the customer's last personal contact before it (the engine need not
+# judge one that comes too soon after it to be late).
+UNJUDGED_FOLLOW_UP = "f.direction = 'outbound' AND NOT f.automated AND f.late IS NULL"
+UNJUDGED = f"""
 SELECT f.touch_id, f.customer_id, f.occurred_at, (
     SELECT p.occurred_at FROM contact_facts p WHERE p.tenant_id = f.tenant_id
         AND p.customer_id = f.customer_id AND NOT p.automated AND p.occurred_at < f.occurred_at
     ORDER BY p.occurred_at DESC LIMIT 1) AS personal_before
-FROM contact_facts f
-WHERE f.tenant_id = $1 AND f.occurred_at >= $2 AND f.occurred_at < $3
-    AND f.direction = 'outbound' AND NOT f.automated AND f.late IS NULL
+FROM contact_facts f WHERE f.tenant_id = $1 AND {UNJUDGED_FOLLOW_UP}
 """
+IN_RANGE = UNJUDGED + " AND f.occurred_at >= $2 AND f.occurred_at < $3"
+EARLIEST = UNJUDGED + " ORDER BY f.occurred_at LIMIT $2"
 
 
 async def unjudged_follow_ups(
     fetch: Fetch, tenant_id: uuid.UUID, since: datetime, until: datetime
 ) -> list[Mapping[str, Any]]:
-    return list(await fetch(UNJUDGED, tenant_id, since, until))
+    return list(await fetch(IN_RANGE, tenant_id, since, until))
+
+
+async def pending_follow_ups(
+    fetch: Fetch, tenant_id: uuid.UUID, limit: int
+) -> list[Mapping[str, Any]]:
+    """The tenant's earliest follow-ups not judged yet."""
+    return list(await fetch(EARLIEST, tenant_id, limit))
+
+
+TENANTS_WITH_UNJUDGED = f"""
+SELECT t.id FROM tenants t WHERE EXISTS (
+    SELECT 1 FROM contact_facts f WHERE f.tenant_id = t.id AND {UNJUDGED_FOLLOW_UP})
+ORDER BY t.id
+"""
+
+
+async def tenants_with_unjudged(fetch: Fetch) -> list[uuid.UUID]:
+    return [row["id"] for row in await fetch(TENANTS_WITH_UNJUDGED)]
+
+
+# One judge of a tenant's follow-ups at a time, across processes, until its transaction ends.
+TAKE_JUDGING = (
+    "SELECT pg_try_advisory_xact_lock(hashtextextended('touchbase.lateness:' || $1::uuid, 0))"
+)
+
+
+async def take_judging(fetch: Fetch, tenant_id: uuid.UUID) -> bool:
+    """Whether this transaction may judge the tenant's follow-ups (no other is)."""
+    rows = await fetch(TAKE_JUDGING, tenant_id)
+    return bool(rows[0][0])
 
 
 # Only a fact unchanged since it was read is written: one a refresh counted again meanwhile

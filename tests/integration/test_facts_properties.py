@@ -2,7 +2,9 @@
 sequence of writes: contacts and engagements posted one by one and in batches, late ones
 (occurred before touches already stored), repeats of stored ones, engagements pointing at
 another customer's contact, with the refresher catching up now and then in between (so
-follow-up numbers carry on from facts stored by earlier rounds).
+follow-up numbers carry on from facts stored by earlier rounds), and the background judge of
+lateness after it: then every follow-up is late exactly when /status an instant before it says
+so (a late touch has what follows it judged again).
 
 The recount is the facts statement run over every customer's whole history, whatever was
 stored before (no follow-up number carried over: each run starts at the first contact)."""
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.analytics import lateness
 from app.clock import FixedClock
 from app.facts import repository as facts
 from tests.conftest import NOW, Tenant
@@ -114,8 +117,9 @@ class Run:
             }])  # fmt: skip
         elif isinstance(op, Repeat) and self.posted:
             await self.post([self.posted[op.target % len(self.posted)]])
-        elif isinstance(op, CatchUp):
+        elif isinstance(op, CatchUp):  # the refresher, then the background judge of lateness
             await drain_refresh_marks(self.app, self.clock)
+            await self.judge_all(await tenant_id_of(self.app, self.tenant))
 
     async def stored_facts(self, tenant_id: uuid.UUID) -> dict[Any, tuple[Any, ...]]:
         async with self.app.state.database.driver() as driver:
@@ -125,6 +129,32 @@ class Run:
                 tenant_id,
             )
         return {r["touch_id"]: tuple(r[c] for c in facts.FACT_COLUMNS if c != "late") for r in rows}
+
+    async def judge_all(self, tenant_id: uuid.UUID) -> None:
+        while await lateness.judge_tenant(self.app.state.database, tenant_id):
+            pass
+
+    async def judged_as_the_engine_judges(self, tenant_id: uuid.UUID) -> None:
+        """Once the follow-ups left are judged, each is late exactly when /status an instant
+        before it says so (a late touch has what follows it judged again)."""
+        await self.judge_all(tenant_id)
+        admin = await self.tenant.client("admin")
+        async with self.app.state.database.driver() as driver:
+            rows = await driver.fetch(
+                "SELECT customer_id, occurred_at, late FROM contact_facts WHERE tenant_id = $1"
+                " AND direction = 'outbound' AND NOT automated",
+                tenant_id,
+            )
+        for row in rows:
+            response = await admin.get(
+                f"/v1/customers/{row['customer_id']}/status",
+                params={"as_of": z(row["occurred_at"] - timedelta(microseconds=1))},
+            )
+            overdue_at = response.json()["next_follow_up"]["overdue_at"]
+            late = overdue_at is not None and row["occurred_at"] >= datetime.fromisoformat(
+                overdue_at
+            )
+            assert row["late"] is late, (row, overdue_at)
 
     async def recount(self, tenant_id: uuid.UUID) -> None:
         everyone = dict.fromkeys(CUSTOMERS, EARLIEST)
@@ -159,6 +189,7 @@ async def test_stored_facts_equal_a_recount_from_the_touches(
         stored = await run.stored_facts(tenant_id)
         contacts_posted = {b["external_id"] for b in run.posted}
         assert len(stored) == len(contacts_posted)
+        await run.judged_as_the_engine_judges(tenant_id)
         await run.recount(tenant_id)
         assert stored == await run.stored_facts(tenant_id)
     finally:
