@@ -90,8 +90,8 @@ async def judge_range(
 
 
 async def judge_tenant(db: Database, tenant_id: uuid.UUID) -> int:
-    """Judge the tenant's earliest ``BATCH`` follow-ups not judged yet, unless another process
-    is judging its follow-ups. Answers how many were judged."""
+    """Judge ``BATCH`` of the tenant's follow-ups not judged yet, unless another process is
+    judging its follow-ups. Answers how many were judged."""
     async with db.driver() as driver, driver.transaction():
         if not await facts.take_judging(driver.fetch, tenant_id):
             return 0

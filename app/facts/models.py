@@ -21,7 +21,7 @@ class ContactFact(Base):
         ),
         # Follow-ups whose lateness is still to be judged (app.analytics.lateness).
         Index(
-            "ix_contact_facts_unjudged", "tenant_id", "occurred_at",
+            "ix_contact_facts_unjudged", "tenant_id", "customer_id", "occurred_at",
             postgresql_where=text("direction = 'outbound' AND NOT automated AND late IS NULL"),
         ),
     )  # fmt: skip

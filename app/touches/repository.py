@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.customers import repository as customers_repo
 from app.db import Fetch, erase_customer_rows
+from app.facts import repository as facts_repo
 from app.frequency import repository as frequency_repo
 from app.refresh import repository as marks_repo
 from app.tenants import repository as tenants_repo
@@ -351,14 +352,18 @@ STATUS_ANCHORS = (
     MANUAL_OUTBOUND_CONDITION, frequency_repo.MANUAL_INBOUND_CONTACT,
 )  # fmt: skip
 # A round of retention: the next customers after $2 (up to $3 of them) and, unless a refresh
-# is yet to count their facts, of their touches those older than $4 that no status reads,
+# is yet to count their facts or a follow-up of theirs is yet to be judged (the engine reads
+# the touches before it), of their touches those older than $4 that no status reads,
 # purchases older than $5 (RFM) and complaints older than $6 (the complaint pause) deleted.
 EXPIRE_ROUND = (
     "WITH cs AS (SELECT customer_id FROM customers WHERE tenant_id = $1 AND customer_id > $2"
-    " ORDER BY customer_id LIMIT $3), doomed AS (SELECT t.id FROM cs JOIN touches t"
-    " ON t.tenant_id = $1 AND t.customer_id = cs.customer_id WHERE t.occurred_at < $4"
-    " AND NOT EXISTS (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = $1"
-    " AND m.customer_id = cs.customer_id)"  # facts not counted yet: the next sweep
+    " ORDER BY customer_id LIMIT $3), ready AS (SELECT customer_id FROM cs WHERE NOT EXISTS"
+    " (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = $1 AND m.customer_id = cs.customer_id)"
+    # a probe per customer (a subplan, not an anti-join reading every unjudged follow-up)
+    " AND (SELECT 1 FROM contact_facts f WHERE f.tenant_id = $1 AND f.customer_id ="
+    f" cs.customer_id AND {facts_repo.UNJUDGED_FOLLOW_UP} LIMIT 1) IS NULL),"
+    " doomed AS (SELECT t.id FROM ready JOIN touches t ON t.tenant_id = $1"
+    " AND t.customer_id = ready.customer_id WHERE t.occurred_at < $4"
     " AND (t.kind <> 'purchase' OR t.occurred_at < $5)"
     f" AND (NOT ({SIGNAL_CONDITION}) OR t.occurred_at < $6) AND "
     + " AND ".join(_superseded(condition) for condition in STATUS_ANCHORS)

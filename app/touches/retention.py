@@ -2,7 +2,8 @@
 serving process, customer by customer in short rounds (each its own statement: no long
 locks, no table rewrite). What a status reads is kept (each customer's latest contact of
 every kind it looks at, purchases within the RFM window, complaints within their pause), and
-so are the per-day counts and contact facts: statuses and analytics do not change."""
+so are the per-day counts and contact facts: statuses and analytics do not change (a customer
+whose facts are not counted yet, or whose follow-ups are not judged yet, waits)."""
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta

@@ -1,7 +1,7 @@
 """unjudged follow-ups
 
 Follow-ups whose lateness is not judged yet are found by a partial index (the background
-judge and reports read it; it holds nothing once every follow-up is judged).
+judge, reports and retention read it; it holds nothing once every follow-up is judged).
 
 Revision ID: e4a9c2d7b151
 Revises: d3f8b6a25e47
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_contact_facts_unjudged",
         "contact_facts",
-        ["tenant_id", "occurred_at"],
+        ["tenant_id", "customer_id", "occurred_at"],
         postgresql_where=sa.text("direction = 'outbound' AND NOT automated AND late IS NULL"),
     )
 

@@ -13,6 +13,7 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from app.analytics import lateness
 from app.clock import Clock
 from app.frequency.refresher import drain_marks
 
@@ -164,6 +165,15 @@ async def listing(client: httpx.AsyncClient, path: str, **params: Any) -> list[d
         if cursor is None:
             return items
     raise AssertionError("the pages never ended")
+
+
+async def judge_lateness(app: FastAPI, tenant_name: str) -> None:
+    """Judge every follow-up of the tenant not judged yet, as the background judge would."""
+    db = app.state.database
+    async with db.driver() as driver:
+        tenant_id = await driver.fetchval("SELECT id FROM tenants WHERE name = $1", tenant_name)
+    while await lateness.judge_tenant(db, tenant_id):
+        pass
 
 
 async def drain_refresh_marks(app: FastAPI, clock: Clock) -> None:

@@ -11,10 +11,11 @@ from fastapi import FastAPI
 
 from app.clock import FixedClock
 from app.touches import retention
-from tests.conftest import NOW
+from tests.conftest import NOW, Tenant
 from tests.integration.helpers import (
     assert_problem,
     drain_refresh_marks,
+    judge_lateness,
     listing,
     put_customer,
     set_policy,
@@ -52,7 +53,11 @@ async def test_retention_days_is_null_or_400_to_3650(admin: httpx.AsyncClient, d
 
 
 async def test_old_touches_expire_in_rounds_and_nothing_read_changes(
-    app: FastAPI, admin: httpx.AsyncClient, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI,
+    tenant: Tenant,
+    admin: httpx.AsyncClient,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Past 400 days: a customer's older contacts go, its latest of each kind a status reads
     stays (the last inbound call, another customer's only contact), an old purchase goes.
@@ -68,6 +73,7 @@ async def test_old_touches_expire_in_rounds_and_nothing_read_changes(
     await touch(admin, NOW - 10 * DAY, "email", "c-1")
     await touch(admin, NOW - 700 * DAY, "visit", "c-2")
     await drain_refresh_marks(app, clock)
+    await judge_lateness(app, tenant.name)
     statuses = [(await admin.get(f"/v1/customers/{c}/status")).json() for c in ("c-1", "c-2")]
     report = await contacts_report(admin)
     assert report["totals"]["contacts"] == 4
@@ -85,6 +91,7 @@ async def test_old_touches_expire_in_rounds_and_nothing_read_changes(
     # contacts' facts stay), is not counted itself, and goes at the next sweep
     await touch(admin, NOW - 530 * DAY, "sms", "c-1")
     await drain_refresh_marks(app, clock)
+    await judge_lateness(app, tenant.name)
     assert await contacts_report(admin) == report
     assert await retention.sweep(app.state.database, clock) == 1
 
@@ -101,10 +108,11 @@ async def test_without_retention_days_nothing_expires(
 
 
 async def test_the_limit_moves_with_the_clock(
-    app: FastAPI, admin: httpx.AsyncClient, clock: FixedClock
+    app: FastAPI, tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
 ) -> None:
     """A touch 390 days old stays until the clock passes its 400th day; a customer whose
-    contact facts a refresh has yet to count waits for the next sweep."""
+    contact facts a refresh has yet to count, or whose follow-ups are yet to be judged, waits
+    for the next sweep."""
     await set_policy(admin, retention_days=400)
     await put_customer(admin, "c-1")
     await touch(admin, NOW - 390 * DAY, "email", "c-1")
@@ -112,7 +120,9 @@ async def test_the_limit_moves_with_the_clock(
     assert await retention.sweep(app.state.database, clock) == 0  # facts not counted yet
     await drain_refresh_marks(app, clock)
     assert await retention.sweep(app.state.database, clock) == 0
-    assert len(await listing(admin, "/v1/customers/c-1/touches")) == 2
     clock.set(NOW + 11 * DAY)
+    assert await retention.sweep(app.state.database, clock) == 0  # lateness not judged yet
+    await judge_lateness(app, tenant.name)
+    assert len(await listing(admin, "/v1/customers/c-1/touches")) == 2
     assert await retention.sweep(app.state.database, clock) == 1
     assert len(await listing(admin, "/v1/customers/c-1/touches")) == 1
