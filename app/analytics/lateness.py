@@ -60,20 +60,20 @@ async def judge(
     profiles = {row["customer_id"]: to_profile(row) for row in rows}
     policy = await policy_of(db, tenant_id, rows[0]["policy_version"])
     soonest = timedelta(days=min(rule.overdue_after_days for rule in policy.rules) - 1)
-    verdicts: list[tuple[uuid.UUID, datetime, bool]] = []
+    verdicts: list[tuple[uuid.UUID, str, bool]] = []
     doubtful = []
     for row in (row for row in unjudged if row["customer_id"] in profiles):
         if may_be_late(row, soonest):
             doubtful.append(row)
         else:
-            verdicts.append((row["touch_id"], row["occurred_at"], False))
+            verdicts.append((row["touch_id"], row["version"], False))
     for instant, follow_ups in _by_instant(doubtful).items():
         group = [profiles[row["customer_id"]] for row in follow_ups]
         judged = await judge_many(fetch, tenant_id, policy, group, instant - JUST_BEFORE)
         for row in follow_ups:
             overdue_at = judged[row["customer_id"]][1].next_follow_up.overdue_at
             late = overdue_at is not None and instant >= overdue_at
-            verdicts.append((row["touch_id"], instant, late))
+            verdicts.append((row["touch_id"], row["version"], late))
     await facts.store_judged(fetch, tenant_id, verdicts)
     return len(verdicts)
 

@@ -46,6 +46,10 @@ FACT_COLUMNS = (
 _COLUMNS = ", ".join(FACT_COLUMNS)
 _CHANGED = " OR ".join(f"f.{c} IS DISTINCT FROM excluded.{c}" for c in FACT_COLUMNS)
 _SET = ", ".join(f"{c} = excluded.{c}" for c in FACT_COLUMNS)
+# A follow-up not judged yet is written again whenever it is counted, unchanged or not: a
+# judgement of it read before (from the history as it was) then finds a new row version and
+# is not stored (``JUDGED``).
+_UNJUDGED = "(f.late IS NULL AND f.direction = 'outbound' AND NOT f.automated)"
 
 # $1 the tenant, $2 customer ids, $3 for each the instant its facts may have changed from.
 # Each contact from 7 days before that instant is counted again; a follow-up number carries on
@@ -146,7 +150,7 @@ WITH kept AS (
 ), stored AS (
     INSERT INTO contact_facts AS f (tenant_id, touch_id, {_COLUMNS})
     SELECT $1, id, {_COLUMNS} FROM facts ORDER BY id
-    ON CONFLICT (tenant_id, touch_id) DO UPDATE SET {_SET} WHERE {_CHANGED}
+    ON CONFLICT (tenant_id, touch_id) DO UPDATE SET {_SET} WHERE {_CHANGED} OR {_UNJUDGED}
     RETURNING 1
 ), gone AS (
     DELETE FROM contact_facts f USING todo
@@ -178,7 +182,7 @@ async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, dateti
 # judge one that comes too soon after it to be late).
 UNJUDGED_FOLLOW_UP = "f.direction = 'outbound' AND NOT f.automated AND f.late IS NULL"
 UNJUDGED = f"""
-SELECT f.touch_id, f.customer_id, f.occurred_at, (
+SELECT f.touch_id, f.xmin::text AS version, f.customer_id, f.occurred_at, (
     SELECT p.occurred_at FROM contact_facts p WHERE p.tenant_id = f.tenant_id
         AND p.customer_id = f.customer_id AND NOT p.automated AND p.occurred_at < f.occurred_at
     ORDER BY p.occurred_at DESC LIMIT 1) AS personal_before
@@ -224,23 +228,23 @@ async def take_judging(fetch: Fetch, tenant_id: uuid.UUID) -> bool:
     return bool(rows[0][0])
 
 
-# Only a fact unchanged since it was read is written: one a refresh counted again meanwhile
-# (its late is null again) is judged by the next report.
+# Only a fact unchanged since it was read (the same row version) is written: one a refresh
+# counted again meanwhile is judged again by the next round or report.
 JUDGED = """
 UPDATE contact_facts f SET late = u.late
-FROM unnest($2::uuid[], $3::timestamptz[], $4::boolean[]) AS u(touch_id, occurred_at, late)
-WHERE f.tenant_id = $1 AND f.touch_id = u.touch_id AND f.occurred_at = u.occurred_at
+FROM unnest($2::uuid[], $3::text[], $4::boolean[]) AS u(touch_id, version, late)
+WHERE f.tenant_id = $1 AND f.touch_id = u.touch_id AND f.xmin::text = u.version
     AND f.late IS NULL
 """
 
 
 async def store_judged(
-    fetch: Fetch, tenant_id: uuid.UUID, judged: Sequence[tuple[uuid.UUID, datetime, bool]]
+    fetch: Fetch, tenant_id: uuid.UUID, judged: Sequence[tuple[uuid.UUID, str, bool]]
 ) -> None:
-    """Keep follow-ups' lateness, by (touch id, its instant when judged, late)."""
+    """Keep follow-ups' lateness, by (touch id, its row version when read, late)."""
     if judged:
-        ids, instants, lates = zip(*sorted(judged), strict=True)
-        await fetch(JUDGED, tenant_id, list(ids), list(instants), list(lates))
+        ids, versions, lates = zip(*sorted(judged), strict=True)
+        await fetch(JUDGED, tenant_id, list(ids), list(versions), list(lates))
 
 
 ERASE_CONTACT_FACTS = erase_customer_rows("contact_facts")

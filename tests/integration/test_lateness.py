@@ -130,3 +130,34 @@ async def test_one_judge_at_a_time_takes_a_tenant(tenant: Tenant, clock: FixedCl
         assert await facts.take_judging(other.fetch, tenant_uuid)
         assert await lateness.judge_tenant(db, tenant_uuid) == 0
     assert await lateness.judge_tenant(db, tenant_uuid) == 5
+
+
+async def test_a_judgement_read_before_a_recount_is_not_kept(
+    tenant: Tenant, clock: FixedClock
+) -> None:
+    """A judgement made from the history as it was when its follow-up was read is not stored
+    once a refresh has counted the follow-up again, even when nothing of the follow-up's own
+    facts changed: here an inbound call stored meanwhile, 10 days before it, makes it on time
+    (its follow-up number stays 1)."""
+    admin = await tenant.client()
+    await set_policy(admin)
+    await put_customer(admin, "c-1", owner={"rep_id": "rep-1"})
+    start = datetime.fromisoformat("2026-10-01T09:00:00+00:00")
+    await touch(admin, start, "phone")
+    await touch(admin, start + DAY, "phone", direction="inbound")
+    await touch(admin, start + 20 * DAY, "phone")  # 19 days after the last contact: late
+    await drain_refresh_marks(tenant.app, clock)
+    db, tenant_uuid = tenant.app.state.database, await tenant_id(tenant)
+    async with db.driver() as driver:
+        read = await facts.pending_follow_ups(driver.fetch, tenant_uuid, 10)
+    follow_up = next(row for row in read if row["occurred_at"] == start + 20 * DAY)
+    await touch(admin, start + 10 * DAY, "phone", direction="inbound")
+    await drain_refresh_marks(tenant.app, clock)
+    async with db.driver() as driver:
+        await facts.store_judged(
+            driver.fetch, tenant_uuid, [(follow_up["touch_id"], follow_up["version"], True)]
+        )
+    assert [late for _, _, late in await follow_ups(tenant)] == [None, None]
+    assert await lateness.judge_tenant(db, tenant_uuid) == 2
+    assert [late for _, _, late in await follow_ups(tenant)] == [False, False]
+    assert not await late_by_the_engine(admin, "c-1", start + 20 * DAY)
