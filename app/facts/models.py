@@ -6,6 +6,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
 
+UNJUDGED = text("direction = 'outbound' AND NOT automated AND late IS NULL")
+
 
 class ContactFact(Base):
     """What a contact's history made of it, for analytics (see ``app.facts``): its
@@ -19,10 +21,14 @@ class ContactFact(Base):
             "ix_contact_facts_tenant_id_customer_id_occurred_at",
             "tenant_id", "customer_id", "occurred_at",
         ),
-        # Follow-ups whose lateness is still to be judged (app.analytics.lateness).
+        # Follow-ups whose lateness is still to be judged (app.analytics.lateness), by instant
+        # (the background judge, reports) and by customer (retention).
         Index(
-            "ix_contact_facts_unjudged", "tenant_id", "customer_id", "occurred_at",
-            postgresql_where=text("direction = 'outbound' AND NOT automated AND late IS NULL"),
+            "ix_contact_facts_unjudged", "tenant_id", "occurred_at", postgresql_where=UNJUDGED,
+        ),
+        Index(
+            "ix_contact_facts_unjudged_by_customer", "tenant_id", "customer_id",
+            postgresql_where=UNJUDGED,
         ),
     )  # fmt: skip
 

@@ -189,7 +189,7 @@ SELECT f.touch_id, f.xmin::text AS version, f.customer_id, f.occurred_at, (
 FROM contact_facts f WHERE f.tenant_id = $1 AND {UNJUDGED_FOLLOW_UP}
 """
 IN_RANGE = UNJUDGED + " AND f.occurred_at >= $2 AND f.occurred_at < $3"
-IN_CUSTOMER_ORDER = UNJUDGED + " ORDER BY f.customer_id, f.occurred_at LIMIT $2"
+EARLIEST = UNJUDGED + " ORDER BY f.occurred_at LIMIT $2"
 
 
 async def unjudged_follow_ups(
@@ -201,8 +201,8 @@ async def unjudged_follow_ups(
 async def pending_follow_ups(
     fetch: Fetch, tenant_id: uuid.UUID, limit: int
 ) -> list[Mapping[str, Any]]:
-    """The tenant's first follow-ups not judged yet, in customer order (the index's)."""
-    return list(await fetch(IN_CUSTOMER_ORDER, tenant_id, limit))
+    """The tenant's earliest follow-ups not judged yet."""
+    return list(await fetch(EARLIEST, tenant_id, limit))
 
 
 TENANTS_WITH_UNJUDGED = f"""
