@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import cadence
 from app.analytics import lateness, repository
 from app.analytics.schemas import (
     ComplianceReport,
@@ -51,14 +50,11 @@ def period_start(local: datetime | None, zone: ZoneInfo) -> str | None:
     return local.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).isoformat()
 
 
-async def active_policy(session: AsyncSession, tenant_id: uuid.UUID) -> cadence.Policy:
-    """The tenant's active policy (the built-in default until it sets one), parsed once."""
-    version = await policies_repo.active_version(session, tenant_id)
-    return await policies.policy_version(session, tenant_id, version)
-
-
 async def active_timezone(session: AsyncSession, tenant_id: uuid.UUID) -> str:
-    return (await active_policy(session, tenant_id)).timezone
+    """The time zone of the tenant's active policy (the built-in default's until it sets
+    one), whose version is parsed once."""
+    version = await policies_repo.active_version(session, tenant_id)
+    return (await policies.policy_version(session, tenant_id, version)).timezone
 
 
 async def counting_every_touch(

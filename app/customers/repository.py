@@ -279,8 +279,7 @@ async def lock(session: AsyncSession, tenant_id: uuid.UUID, customer_id: str) ->
 
 
 WITH_POLICY_VERSION = (
-    "SELECT c.*, (SELECT coalesce(max(v.version), 0) FROM policy_versions v"
-    " WHERE v.tenant_id = $1) AS policy_version FROM customers c"
+    f"SELECT c.*, {policies_repo.active_version_sql('$1')} AS policy_version FROM customers c"
     " WHERE c.tenant_id = $1 AND c.customer_id = ANY($2::text[]) ORDER BY c.customer_id"
 )
 

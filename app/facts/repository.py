@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db import Fetch, erase_customer_rows
+from app.policies import repository as policies
 
 RESPONSES = ("replied", "meeting_booked", "converted")
 MAX_N = 10  # "10 or more"
@@ -73,8 +74,7 @@ WITH kept AS (
         AND d.computed_at = s.refreshed_at
     WHERE todo.asked = todo.since AND s.refreshed_at < todo.since
         AND (d.valid_until IS NULL OR todo.since <= d.valid_until)
-        AND s.policy_version = (SELECT coalesce(max(v.version), 0) FROM policy_versions v
-                                WHERE v.tenant_id = $1)
+        AND s.policy_version = {policies.active_version_sql("$1")}
 ), seed AS (
     SELECT todo.customer_id, CASE WHEN p.n IS NULL OR EXISTS (
             SELECT 1 FROM touches t WHERE t.tenant_id = $1 AND t.customer_id = todo.customer_id

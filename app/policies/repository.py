@@ -35,6 +35,13 @@ def active_version_of(tenant_id: Any) -> ScalarSelect[Any]:
     )
 
 
+def active_version_sql(tenant: str) -> str:
+    """``active_version_of`` in SQL text, for the tenant expression given (a parameter)."""
+    return (
+        f"(SELECT coalesce(max(v.version), 0) FROM policy_versions v WHERE v.tenant_id = {tenant})"
+    )
+
+
 async def active_version(session: AsyncSession, tenant_id: uuid.UUID) -> int:
     return int(await session.scalar(select(active_version_of(tenant_id))) or 0)
 

@@ -167,12 +167,18 @@ async def listing(client: httpx.AsyncClient, path: str, **params: Any) -> list[d
     raise AssertionError("the pages never ended")
 
 
+async def tenant_id_of(app: FastAPI, tenant_name: str) -> uuid.UUID:
+    """The id of the tenant of this name."""
+    async with app.state.database.driver() as driver:
+        found = await driver.fetchval("SELECT id FROM tenants WHERE name = $1", tenant_name)
+    assert isinstance(found, uuid.UUID), tenant_name
+    return found
+
+
 async def judge_lateness(app: FastAPI, tenant_name: str) -> None:
     """Judge every follow-up of the tenant not judged yet, as the background judge would."""
-    db = app.state.database
-    async with db.driver() as driver:
-        tenant_id = await driver.fetchval("SELECT id FROM tenants WHERE name = $1", tenant_name)
-    while await lateness.judge_tenant(db, tenant_id):
+    tenant_id = await tenant_id_of(app, tenant_name)
+    while await lateness.judge_tenant(app.state.database, tenant_id):
         pass
 
 

@@ -23,7 +23,7 @@ from app.analytics import lateness
 from app.clock import FixedClock
 from app.facts import repository as facts
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import drain_refresh_marks, z
+from tests.integration.helpers import drain_refresh_marks, tenant_id_of, z
 
 CUSTOMERS = ("c-0", "c-1", "c-2")
 EARLIEST = datetime.fromisoformat("0001-01-01T00:00:00+00:00")
@@ -119,7 +119,7 @@ class Run:
             await self.post([self.posted[op.target % len(self.posted)]])
         elif isinstance(op, CatchUp):  # the refresher, then the background judge of lateness
             await drain_refresh_marks(self.app, self.clock)
-            await self.judge_all(await tenant_id_of(self.app, self.tenant))
+            await self.judge_all(await tenant_id_of(self.app, self.tenant.name))
 
     async def stored_facts(self, tenant_id: uuid.UUID) -> dict[Any, tuple[Any, ...]]:
         async with self.app.state.database.driver() as driver:
@@ -162,14 +162,6 @@ class Run:
             await facts.refresh(driver.fetch, tenant_id, everyone)
 
 
-async def tenant_id_of(app: FastAPI, tenant: Tenant) -> uuid.UUID:
-    async with app.state.database.driver() as driver:
-        found: uuid.UUID = await driver.fetchval(
-            "SELECT id FROM tenants WHERE name = $1", tenant.name
-        )
-    return found
-
-
 @settings(
     max_examples=int(os.environ.get("TOUCHBASE_PROPERTY_EXAMPLES", "30")),
     deadline=None,
@@ -181,11 +173,12 @@ async def test_stored_facts_equal_a_recount_from_the_touches(
 ) -> None:
     tenant = Tenant(app, f"t-{uuid.uuid4().hex[:10]}")
     try:
+        await tenant.key("admin")  # the tenant exists before anything is posted
         run = Run(app, clock, tenant)
         for op in ops:
             await run.apply(op)
         await drain_refresh_marks(app, clock)
-        tenant_id = await tenant_id_of(app, tenant)
+        tenant_id = await tenant_id_of(app, tenant.name)
         stored = await run.stored_facts(tenant_id)
         contacts_posted = {b["external_id"] for b in run.posted}
         assert len(stored) == len(contacts_posted)

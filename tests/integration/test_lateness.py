@@ -14,7 +14,14 @@ from app.analytics import lateness
 from app.clock import FixedClock
 from app.facts import repository as facts
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import drain_refresh_marks, put_customer, set_policy, touch, z
+from tests.integration.helpers import (
+    drain_refresh_marks,
+    put_customer,
+    set_policy,
+    tenant_id_of,
+    touch,
+    z,
+)
 
 DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 COMPLIANCE = "/v1/analytics/compliance"
@@ -34,12 +41,7 @@ async def follow_ups(tenant: Tenant) -> list[tuple[str, datetime, bool | None]]:
 
 
 async def tenant_id(tenant: Tenant) -> uuid.UUID:
-    async with tenant.app.state.sessionmaker() as session:
-        found = await session.scalar(
-            text("SELECT id FROM tenants WHERE name = :name"), {"name": tenant.name}
-        )
-    assert isinstance(found, uuid.UUID)
-    return found
+    return await tenant_id_of(tenant.app, tenant.name)
 
 
 async def late_by_the_engine(client: httpx.AsyncClient, customer_id: str, then: datetime) -> bool:
