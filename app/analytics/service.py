@@ -27,11 +27,12 @@ from app.analytics.schemas import (
 )
 from app.db import Database
 from app.frequency.list_queries import ListScope
-from app.frequency.refreshing import refresh_stale
+from app.frequency.refreshing import count_pending_facts, refresh_stale
 from app.policies import repository as policies_repo
 from app.policies import service as policies
 
 FOUR_PLACES = Decimal("0.0001")
+PENDING_ROUND = 500  # customers whose pending facts a report counts in one transaction
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -60,11 +61,13 @@ async def active_timezone(session: AsyncSession, tenant_id: uuid.UUID) -> str:
 async def counting_every_touch(
     session: AsyncSession, db: Database, tenant_id: uuid.UUID, now: datetime
 ) -> None:
-    """Refresh the tenant's marked customers (their contact facts), as the lists do, so the
-    report counts every touch stored before it. The session hands its connection back
-    meanwhile: a report holds one connection at a time, however many run at once."""
+    """Refresh the tenant's marked customers and count the contact facts lists left pending,
+    so the report counts every touch stored before it. The session hands its connection
+    back meanwhile: a report holds one connection at a time, however many run at once."""
     await session.commit()
-    await refresh_stale(db, tenant_id, ListScope.of(), now)
+    await refresh_stale(db, tenant_id, ListScope.of(), now, count_facts=True)
+    while await count_pending_facts(db, PENDING_ROUND, tenant_id):
+        pass
 
 
 def _group(keys: Sequence[str], row: Mapping[Any, Any]) -> dict[str, Any]:

@@ -35,10 +35,12 @@ def pseudonym(tenant_id: uuid.UUID, customer_id: str) -> str:
 async def erase(
     session: AsyncSession, principal: Principal, customer_id: str, now: datetime
 ) -> None:
-    """Erase the customer, or 404. The schedule row is locked before the profile, in the
-    order the refresher takes them (no deadlock with a refresh under way)."""
+    """Erase the customer, or 404. Its pending facts row, then its schedule row are locked
+    before the profile, in the order the refresher and lists take them (no deadlock with a
+    refresh under way)."""
     tenant_id = principal.tenant_id
     fetch = await driver_fetch(session)
+    await facts.erase_pending(fetch, tenant_id, customer_id)
     await frequency.hold_statuses(fetch, tenant_id, [customer_id])
     if not await repository.hold_for_erasure(fetch, tenant_id, customer_id):
         raise CustomerNotFound(customer_id)

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, SmallInteger, Text, text
+from sqlalchemy import Boolean, DateTime, ForeignKeyConstraint, Index, SmallInteger, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -55,3 +55,22 @@ class ContactFact(Base):
     completed: Mapped[bool] = mapped_column(Boolean)
     # a personal follow-up at or after the overdue_at just before it; null: not judged yet
     late: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class PendingFacts(Base):
+    """A customer whose contact facts are still to be counted again from ``facts_from``: a
+    list refreshed its verdict at once and left the facts (analytics, a few seconds behind)
+    to the background refresher, which deletes the row in the transaction that counts them."""
+
+    __tablename__ = "pending_facts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "customer_id"],
+            ["customers.tenant_id", "customers.customer_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    facts_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))

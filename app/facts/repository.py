@@ -16,6 +16,7 @@ comes in. It is judged under the policy and profile of that moment: a later chan
 either does not rewrite the history."""
 
 import uuid
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -175,6 +176,63 @@ async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, dateti
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i : i + CHUNK]
         await fetch(REFRESH, tenant_id, chunk, [since[c] for c in chunk])
+
+
+# Facts a list left for later (``PendingFacts``), from the earliest instant asked of each.
+DEFER = """
+INSERT INTO pending_facts AS p (tenant_id, customer_id, facts_from)
+SELECT $1, u.customer_id, u.since
+FROM unnest($2::text[], $3::timestamptz[]) AS u(customer_id, since) ORDER BY 2
+ON CONFLICT (tenant_id, customer_id)
+DO UPDATE SET facts_from = least(p.facts_from, excluded.facts_from)
+"""
+
+
+async def defer(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, datetime]) -> None:
+    """Leave these customers' facts to be counted later (``count_pending``), from each
+    instant. Taken first in its transaction: pending rows, then contact facts, then verdicts."""
+    if since:
+        ids = sorted(since)
+        await fetch(DEFER, tenant_id, ids, [since[c] for c in ids])
+
+
+# The next pending customers, their rows deleted by the transaction that counts their facts:
+# of any tenant, skipping those another refresher counts; or of one tenant (a report), waiting
+# for those.
+_TAKE = """
+DELETE FROM pending_facts p USING (
+    SELECT tenant_id, customer_id FROM pending_facts {where}
+    ORDER BY tenant_id, customer_id LIMIT {limit} FOR UPDATE{skip}) AS t
+WHERE p.tenant_id = t.tenant_id AND p.customer_id = t.customer_id
+RETURNING p.tenant_id, p.customer_id, p.facts_from
+"""
+TAKE_PENDING = _TAKE.format(where="", limit="$1", skip=" SKIP LOCKED")
+TAKE_PENDING_OF_TENANT = _TAKE.format(where="WHERE tenant_id = $1", limit="$2", skip="")
+
+
+async def count_pending(fetch: Fetch, limit: int, tenant_id: uuid.UUID | None = None) -> int:
+    """Count the facts of up to ``limit`` customers left pending (of ``tenant_id`` only, if
+    given), in the caller's transaction; how many were taken."""
+    rows = await (
+        fetch(TAKE_PENDING_OF_TENANT, tenant_id, limit)
+        if tenant_id is not None
+        else fetch(TAKE_PENDING, limit)
+    )
+    by_tenant: dict[uuid.UUID, dict[str, datetime]] = defaultdict(dict)
+    for row in rows:
+        by_tenant[row["tenant_id"]][row["customer_id"]] = row["facts_from"]
+    for tenant, since in by_tenant.items():
+        await refresh(fetch, tenant, since)
+    return len(rows)
+
+
+ERASE_PENDING = erase_customer_rows("pending_facts")
+
+
+async def erase_pending(fetch: Fetch, tenant_id: uuid.UUID, customer_id: str) -> None:
+    """Erasure, first of all: the customer's pending row, locked in the order a list takes
+    it (before the customer's verdicts)."""
+    await fetch(ERASE_PENDING, tenant_id, customer_id)
 
 
 # A follow-up whose lateness is not judged yet (``UNJUDGED_FOLLOW_UP``: what the partial index

@@ -63,9 +63,14 @@ async def renew_expired(db: Database, clock: Clock, limit: int) -> int:
 
 
 async def run_round(db: Database, clock: Clock, limit: int) -> int:
-    """A round, while no list of this process refreshes verdicts itself."""
+    """A round, while no list of this process refreshes verdicts itself: marked customers,
+    expired documents, and the contact facts lists left pending."""
     async with db.refreshing:
-        return await drain_marks(db, clock, limit) + await renew_expired(db, clock, limit)
+        return (
+            await drain_marks(db, clock, limit)
+            + await renew_expired(db, clock, limit)
+            + await refreshing.count_pending_facts(db, limit)
+        )
 
 
 class Refresher:

@@ -121,24 +121,47 @@ async def store(
 
 
 async def refresh(
-    db: Database, tenant_id: uuid.UUID, claimed: Sequence[marks.Claimed], now: datetime
+    db: Database,
+    tenant_id: uuid.UUID,
+    claimed: Sequence[marks.Claimed],
+    now: datetime,
+    *,
+    count_facts: bool = True,
 ) -> None:
     """Store fresh verdicts of marked customers, count their contact facts again from where
-    their marks say, and remove the marks they account for."""
+    their marks say (or, without ``count_facts``, leave that to the background refresher),
+    and remove the marks they account for."""
     seqs = {c.customer_id: c.seq for c in claimed}
     since = {c.customer_id: c.facts_from for c in claimed if c.facts_from is not None}
     verdicts = await judge(db, tenant_id, seqs, now)
     async with db.driver() as driver, driver.transaction():
-        await facts.refresh(driver.fetch, tenant_id, since)
+        if count_facts:
+            await facts.refresh(driver.fetch, tenant_id, since)
+        else:
+            await facts.defer(driver.fetch, tenant_id, since)
         await store(driver.fetch, tenant_id, verdicts, seqs)
 
 
+async def count_pending_facts(db: Database, limit: int, tenant_id: uuid.UUID | None = None) -> int:
+    """Count the contact facts lists left pending, of up to ``limit`` customers (of one
+    tenant, if given), in one transaction; how many were counted."""
+    async with db.driver() as driver, driver.transaction():
+        return await facts.count_pending(driver.fetch, limit, tenant_id)
+
+
 async def refresh_stale(
-    db: Database, tenant_id: uuid.UUID, scope: ListScope, now: datetime
+    db: Database,
+    tenant_id: uuid.UUID,
+    scope: ListScope,
+    now: datetime,
+    *,
+    count_facts: bool = False,
 ) -> None:
     """Bring the schedules a list is about to read up to date with what /status says now:
     the marked customers of its scope (their marks claimed first, so a write meanwhile is
-    not lost), and those whose recheck time has passed. The background refresher of this
+    not lost), and those whose recheck time has passed. Their contact facts are left to the
+    background refresher unless ``count_facts`` (a report counts them; a list reads no facts,
+    and counting them would take as long as judging). The background refresher of this
     process waits meanwhile: both would take the one core."""
     done: set[str] = set()
     async with db.refreshing:
@@ -156,5 +179,5 @@ async def refresh_stale(
             todo = {c.customer_id: c for c in (*expired, *claimed) if c.customer_id not in done}
             if not todo:
                 return
-            await refresh(db, tenant_id, list(todo.values()), now)
+            await refresh(db, tenant_id, list(todo.values()), now, count_facts=count_facts)
             done.update(todo)

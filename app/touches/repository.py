@@ -352,13 +352,16 @@ STATUS_ANCHORS = (
     MANUAL_OUTBOUND_CONDITION, frequency_repo.MANUAL_INBOUND_CONTACT,
 )  # fmt: skip
 # A round of retention: the next customers after $2 (up to $3 of them) and, unless a refresh
-# is yet to count their facts or a follow-up of theirs is yet to be judged (the engine reads
-# the touches before it), of their touches those older than $4 that no status reads,
-# purchases older than $5 (RFM) and complaints older than $6 (the complaint pause) deleted.
+# is yet to count their facts (a mark, or facts a list left pending) or a follow-up of theirs
+# is yet to be judged (the engine reads the touches before it), of their touches those older
+# than $4 that no status reads, purchases older than $5 (RFM) and complaints older than $6
+# (the complaint pause) deleted.
 EXPIRE_ROUND = (
     "WITH cs AS (SELECT customer_id FROM customers WHERE tenant_id = $1 AND customer_id > $2"
     " ORDER BY customer_id LIMIT $3), ready AS (SELECT customer_id FROM cs WHERE NOT EXISTS"
     " (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = $1 AND m.customer_id = cs.customer_id)"
+    " AND NOT EXISTS (SELECT 1 FROM pending_facts p WHERE p.tenant_id = $1"
+    " AND p.customer_id = cs.customer_id)"
     # a probe per customer (a subplan, not an anti-join reading every unjudged follow-up)
     " AND (SELECT 1 FROM contact_facts f WHERE f.tenant_id = $1 AND f.customer_id ="
     f" cs.customer_id AND {facts_repo.UNJUDGED_FOLLOW_UP} LIMIT 1) IS NULL),"

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from app.analytics import lateness
 from app.clock import Clock
 from app.frequency.refresher import drain_marks
+from app.frequency.refreshing import count_pending_facts
 
 # Instants
 
@@ -183,14 +184,20 @@ async def judge_lateness(app: FastAPI, tenant_name: str) -> None:
 
 
 async def drain_refresh_marks(app: FastAPI, clock: Clock) -> None:
-    """Refresh every marked customer now, as the background refresher would: rounds until
-    no mark is left, waiting for a round the refresher itself has under way."""
+    """Refresh every marked customer now and count the facts lists left pending, as the
+    background refresher would: rounds until none is left, waiting for a round the refresher
+    itself has under way."""
     for _ in range(100):
         while await drain_marks(app.state.database, clock, 500):
             pass
+        while await count_pending_facts(app.state.database, 500):
+            pass
         await app.state.refresher.round_ended()
         async with app.state.sessionmaker() as session:
-            if not await session.scalar(text("SELECT count(*) FROM refresh_marks")):
+            left = (
+                "SELECT (SELECT count(*) FROM refresh_marks) + (SELECT count(*) FROM pending_facts)"
+            )
+            if not await session.scalar(text(left)):
                 return
     raise AssertionError("refresh marks are left however often they are drained")
 

@@ -2,7 +2,8 @@
 sequence of writes: contacts and engagements posted one by one and in batches, late ones
 (occurred before touches already stored), repeats of stored ones, engagements pointing at
 another customer's contact, with the refresher catching up now and then in between (so
-follow-up numbers carry on from facts stored by earlier rounds), and the background judge of
+follow-up numbers carry on from facts stored by earlier rounds), lists of the whole tenant
+(which refresh verdicts and leave the facts pending), and the background judge of
 lateness after it: then every follow-up is late exactly when /status an instant before it says
 so (a late touch has what follows it judged again).
 
@@ -56,6 +57,11 @@ class CatchUp:
     pass
 
 
+@dataclass(frozen=True)
+class ListRead:
+    """A list of the whole tenant: it refreshes verdicts and leaves their facts pending."""
+
+
 contacts = st.builds(
     Contact,
     customer=st.sampled_from(CUSTOMERS),
@@ -78,9 +84,10 @@ operations = st.one_of(
     engagements,
     st.builds(Repeat, st.integers(0, 50)),
     st.just(CatchUp()),
+    st.just(ListRead()),
 )
 
-Operation = Contact | Engagement | Repeat | CatchUp | list[Contact]
+Operation = Contact | Engagement | Repeat | CatchUp | ListRead | list[Contact]
 
 
 class Run:
@@ -117,6 +124,10 @@ class Run:
             }])  # fmt: skip
         elif isinstance(op, Repeat) and self.posted:
             await self.post([self.posted[op.target % len(self.posted)]])
+        elif isinstance(op, ListRead):
+            admin = await self.tenant.client("admin")
+            response = await admin.get("/v1/statuses", params={"limit": 1})
+            assert response.status_code == 200, response.text
         elif isinstance(op, CatchUp):  # the refresher, then the background judge of lateness
             await drain_refresh_marks(self.app, self.clock)
             await self.judge_all(await tenant_id_of(self.app, self.tenant.name))

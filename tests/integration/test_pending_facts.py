@@ -1,0 +1,132 @@
+"""A list refreshes the verdicts it reads at once, and leaves the contact facts of those
+customers (what analytics count) pending for the background refresher: counting them would
+take as long again. A report counts whatever is pending first, so it still counts every
+touch stored before it."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from app.clock import FixedClock
+from app.config import Settings
+from app.frequency.refresher import run_round
+from app.main import create_app
+from tests.conftest import NOW, Tenant
+from tests.integration.helpers import put_customer, touch, z
+
+HOUR = timedelta(hours=1)
+CONTACTED_AT = NOW - HOUR
+
+LEFT = text(
+    "SELECT (SELECT count(*) FROM refresh_marks m WHERE m.tenant_id = t.id) AS marks,"
+    " (SELECT count(*) FROM contact_facts f WHERE f.tenant_id = t.id) AS facts,"
+    " (SELECT array_agg(p.facts_from) FROM pending_facts p WHERE p.tenant_id = t.id) AS pending"
+    " FROM tenants t WHERE t.name = :name"
+)
+
+
+@pytest.fixture
+async def quiet(database_url: str, clock: FixedClock) -> AsyncIterator[FastAPI]:
+    """The service with no background work of its own, on the tests' database."""
+    settings = Settings(
+        database_url=database_url, pool_size=4, refresher=False, rfm_auto_recompute=False,
+        events_delivery=False, lateness=False, retention=False,
+    )  # fmt: skip
+    application = create_app(settings, clock)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def quiet_tenant(quiet: FastAPI) -> AsyncIterator[Tenant]:
+    tenant = Tenant(quiet, f"t-{uuid.uuid4().hex[:10]}")
+    yield tenant
+    await tenant.close()
+
+
+@pytest.fixture
+async def admin(quiet_tenant: Tenant) -> httpx.AsyncClient:
+    """The tenant's admin key on the quiet service, with a customer of rep-1 called an hour
+    ago."""
+    client = await quiet_tenant.client()
+    await put_customer(client, "c-1", owner={"rep_id": "rep-1"})
+    await touch(client, CONTACTED_AT, "phone", "c-1")
+    return client
+
+
+async def left(tenant: Tenant) -> tuple[int, int, list[datetime]]:
+    """The tenant's refresh marks, contact facts and pending facts (their instants)."""
+    async with tenant.app.state.sessionmaker() as session:
+        row = (await session.execute(LEFT, {"name": tenant.name})).one()
+    return row.marks, row.facts, list(row.pending or [])
+
+
+async def follow_ups_of_rep_1(admin: httpx.AsyncClient) -> list[str]:
+    response = await admin.get("/v1/follow-ups", params={"owner_rep": "rep-1"})
+    assert response.status_code == 200, response.text
+    return [item["customer_id"] for item in response.json()["items"]]
+
+
+async def contacts_counted(admin: httpx.AsyncClient) -> int:
+    response = await admin.get(
+        "/v1/analytics/contacts", params={"from": z(NOW - 24 * HOUR), "to": z(NOW)}
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["totals"]["contacts"])
+
+
+async def test_a_list_refreshes_verdicts_and_leaves_the_facts_pending(
+    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+) -> None:
+    async with app.state.database.refreshing:  # the tests' own service refreshes nothing
+        assert await left(quiet_tenant) == (1, 0, [])
+        await follow_ups_of_rep_1(admin)
+        assert await left(quiet_tenant) == (0, 0, [CONTACTED_AT])
+        status = await admin.get("/v1/customers/c-1/status")
+        assert status.json()["last_contact_at"] == z(CONTACTED_AT)
+
+
+async def test_a_report_counts_the_pending_facts_first(
+    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+) -> None:
+    async with app.state.database.refreshing:
+        await follow_ups_of_rep_1(admin)
+        assert await contacts_counted(admin) == 1
+        assert await left(quiet_tenant) == (0, 1, [])
+
+
+async def test_the_background_refresher_counts_the_pending_facts(
+    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    async with app.state.database.refreshing:
+        await follow_ups_of_rep_1(admin)
+        assert await run_round(quiet_tenant.app.state.database, clock, 500) == 1
+        assert await left(quiet_tenant) == (0, 1, [])
+
+
+async def test_a_later_list_keeps_the_earliest_pending_instant(
+    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+) -> None:
+    async with app.state.database.refreshing:
+        await follow_ups_of_rep_1(admin)
+        await touch(admin, CONTACTED_AT + HOUR / 2, "email", "c-1")
+        await touch(admin, CONTACTED_AT - 5 * HOUR, "visit", "c-1")
+        await follow_ups_of_rep_1(admin)
+        assert await left(quiet_tenant) == (0, 0, [CONTACTED_AT - 5 * HOUR])
+        assert await contacts_counted(admin) == 3
+
+
+async def test_erasing_a_customer_with_pending_facts(
+    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+) -> None:
+    async with app.state.database.refreshing:
+        await follow_ups_of_rep_1(admin)
+        response = await admin.delete("/v1/customers/c-1")
+        assert response.status_code == 204, response.text
+        assert await left(quiet_tenant) == (0, 0, [])
