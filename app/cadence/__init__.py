@@ -34,7 +34,7 @@ from app.cadence.types import (
     Surroundings,
     Target,
 )
-from app.cadence.windows import BucketPlan, plan_buckets
+from app.cadence.windows import BucketPlan, first_plan, plan_buckets
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -69,6 +69,7 @@ __all__ = [
     "Verdict",
     "check",
     "evaluate",
+    "first_plan",
     "ordinal_limit",
     "plan_buckets",
     "window_days_needed",

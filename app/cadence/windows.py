@@ -237,3 +237,20 @@ def plan_buckets(
         else:
             segments.append((after, until))
     return BucketPlan(tuple(segments), tuple(runs), exact)
+
+
+# The last week is read contact by contact from the start. A cap over (or nearly over) frees
+# as its oldest contacts leave the window; for a customer contacted often those lie in the
+# last days, which summed runs blur, and each blur costs another read and judgement (day by
+# day, then contact by contact): after a bulk load, most customers were read three times.
+# A week holds a few contacts for most customers; even a customer of 1,500 a week is judged
+# faster from them than refined twice (measured: 23 ms against 42).
+EXACT_RECENT_DAYS = 7
+
+
+def first_plan(windows: Iterable[int], as_of: datetime) -> BucketPlan:
+    """The plan a status is first read with: the buckets of ``plan_buckets``, with the UTC
+    days of the last ``EXACT_RECENT_DAYS`` days (today's included) read exactly."""
+    as_of = as_of.astimezone(UTC)
+    first = (as_of - timedelta(days=EXACT_RECENT_DAYS)).date()
+    return plan_buckets(windows, as_of, exact_days=_dates(first, as_of.date()))

@@ -82,7 +82,7 @@ async def judge_many(
             )
         return judged
 
-    plan = cadence.plan_buckets(windows, as_of)
+    plan = cadence.first_plan(windows, as_of)
     judged = await judge(profiles, plan)
     # A cap frees inside a bucket: read its days in finer grain (a run of days day by day,
     # then a day contact by contact) and judge those customers again.
