@@ -1,15 +1,18 @@
 """Properties of the cadence engine over random policies, profiles and contact histories."""
 
 import itertools
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.cadence import (
     Activity,
+    BucketPlan,
     BusinessDays,
     Cap,
     ContactEvent,
@@ -24,6 +27,7 @@ from app.cadence import (
     Status,
     Target,
     evaluate,
+    first_plan,
     plan_buckets,
     window_days_needed,
 )
@@ -461,9 +465,11 @@ def test_bucketed_activity_counts_like_exact_activity(
     assert_no_later_changes(status, expected)
 
 
+@pytest.mark.parametrize("first_read", [plan_buckets, first_plan])
 @SETTINGS
 @given(policies(), profiles(), histories, instants, reservation_draws, ordinals)
 def test_the_stores_plan_judges_like_the_whole_history(
+    first_read: Callable[[Iterable[int], datetime], BucketPlan],
     policy: Policy,
     profile: Profile,
     events: list[ContactEvent],
@@ -471,8 +477,9 @@ def test_the_stores_plan_judges_like_the_whole_history(
     reservations: list[tuple[int, int, str]],
     ordinal: int,
 ) -> None:
-    """Runs of days and parts of days summed, refined where a cap frees inside one (a run day
-    by day, then a day contact by contact): the same status as from every contact, whichever
+    """Runs of days and parts of days summed (the last week contact by contact from the
+    start, as the service reads, or not), refined where a cap frees inside one (a run day by
+    day, then a day contact by contact): the same status as from every contact, whichever
     rule the contact ordinal picks."""
     exact = activity_from(
         until(events, as_of),
@@ -481,7 +488,7 @@ def test_the_stores_plan_judges_like_the_whole_history(
     )
     expected = evaluate(policy, profile, exact, as_of)
     windows = window_days_needed(policy, profile, as_of)
-    plan = plan_buckets(windows, as_of)
+    plan = first_read(windows, as_of)
     status = evaluate(policy, profile, planned(exact, plan), as_of)
     for _ in range(3):
         if not status.missing_days:
