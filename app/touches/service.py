@@ -16,7 +16,7 @@ from app import metrics
 from app.auth import KeyChecked
 from app.conflicts.consumption import consume_plans
 from app.customers import repository as customers_repo
-from app.db import Database, Fetch, driver_fetch
+from app.db import Database, Fetch, driver_fetch, generic_plans
 from app.errors import (
     ErrorItem,
     Invalid,
@@ -239,9 +239,10 @@ async def store_at_once(
     distinct, placed = _distinct(items, now)
     key = checked.key_and_roles if checked is not None else None
     async with db.driver() as driver:
-        ingested = await repository.ingest(
-            driver.fetch, tenant_id, _rows(distinct), now, key=key, hold_for_plans=True
-        )
+        async with generic_plans(driver):
+            ingested = await repository.ingest(
+                driver.fetch, tenant_id, _rows(distinct), now, key=key, hold_for_plans=True
+            )
         if checked is not None:
             checked.admit(ingested.key)
         if ingested.plans_held:
