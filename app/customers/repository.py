@@ -28,7 +28,10 @@ async def get(
 ) -> RowMapping | None:
     stmt = _scoped(tenant_id).where(customers.c.customer_id == customer_id)
     if for_update:
-        stmt = stmt.with_for_update()
+        # FOR NO KEY UPDATE: a profile write never changes the key, so it must not hold up the
+        # foreign-key checks of touches stored meanwhile (FOR KEY SHARE), which run after the
+        # batch has marked the customer: each would wait for the other
+        stmt = stmt.with_for_update(key_share=True)
     row: RowMapping | None = (await session.execute(stmt)).mappings().one_or_none()
     return row
 

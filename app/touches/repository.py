@@ -85,9 +85,13 @@ def ingest_sql(*, keyed: bool, hold_for_plans: bool) -> str:
     ctes += [
         ERASED_CTE,
         f"u AS (SELECT * FROM given WHERE {where})",
-        f"made AS ({customers_repo.ensure_exist_from('u', '$1::uuid', '$2::timestamptz')})",
+        f"made AS ({customers_repo.ensure_exist_from('u', '$1::uuid', '$2::timestamptz')}"
+        " RETURNING 1)",
+        # made is read first: a profile written meanwhile is waited for before anything of
+        # this statement is locked (WITH parts otherwise run in no set order: marks first)
         f"ins AS (INSERT INTO touches (tenant_id, {names}, engaged_at) SELECT $1, {selected},"
-        f" {ENGAGED_AT} FROM u ORDER BY u.source, u.external_id"
+        f" {ENGAGED_AT} FROM u WHERE (SELECT count(*) FROM made) >= 0"
+        " ORDER BY u.source, u.external_id"
         f" ON CONFLICT (tenant_id, source, external_id) DO NOTHING RETURNING {INGESTED})",
         f"counted AS ({frequency_repo.count_contacts_from('ins', '$1::uuid')})",
         FACTS_REACHED,
