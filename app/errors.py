@@ -133,7 +133,13 @@ def is_database_unavailable(exc: BaseException) -> bool:
     # A connection the server dropped mid-statement can be left in a state the driver
     # refuses to use ("another operation is in progress"): nothing was sent, retry later.
     orig = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
-    return isinstance(orig, asyncpg.exceptions.InternalClientError)
+    if isinstance(orig, asyncpg.exceptions.InternalClientError):
+        return True
+    # Leaving a transaction whose connection the server dropped fails again ("the underlying
+    # connection is closed"), in place of the error that closed it.
+    if not isinstance(orig, asyncpg.exceptions.InterfaceError):
+        return False
+    return orig.__context__ is not None and is_database_unavailable(orig.__context__)
 
 
 def is_foreign_key_violation(exc: BaseException) -> bool:
