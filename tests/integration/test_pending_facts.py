@@ -51,7 +51,14 @@ async def quiet_tenant(quiet: FastAPI) -> AsyncIterator[Tenant]:
 
 
 @pytest.fixture
-async def admin(quiet_tenant: Tenant) -> httpx.AsyncClient:
+async def paused(app: FastAPI) -> AsyncIterator[None]:
+    """The tests' own service (its background refresher) counts nothing meanwhile."""
+    async with app.state.database.refreshing:
+        yield
+
+
+@pytest.fixture
+async def admin(paused: None, quiet_tenant: Tenant) -> httpx.AsyncClient:
     """The tenant's admin key on the quiet service, with a customer of rep-1 called an hour
     ago."""
     client = await quiet_tenant.client()
@@ -82,51 +89,46 @@ async def contacts_counted(admin: httpx.AsyncClient) -> int:
 
 
 async def test_a_list_refreshes_verdicts_and_leaves_the_facts_pending(
-    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+    quiet_tenant: Tenant, admin: httpx.AsyncClient
 ) -> None:
-    async with app.state.database.refreshing:  # the tests' own service refreshes nothing
-        assert await left(quiet_tenant) == (1, 0, [])
-        await follow_ups_of_rep_1(admin)
-        assert await left(quiet_tenant) == (0, 0, [CONTACTED_AT])
-        status = await admin.get("/v1/customers/c-1/status")
-        assert status.json()["last_contact_at"] == z(CONTACTED_AT)
+    assert await left(quiet_tenant) == (1, 0, [])
+    await follow_ups_of_rep_1(admin)
+    assert await left(quiet_tenant) == (0, 0, [CONTACTED_AT])
+    status = await admin.get("/v1/customers/c-1/status")
+    assert status.json()["last_contact_at"] == z(CONTACTED_AT)
 
 
 async def test_a_report_counts_the_pending_facts_first(
-    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+    quiet_tenant: Tenant, admin: httpx.AsyncClient
 ) -> None:
-    async with app.state.database.refreshing:
-        await follow_ups_of_rep_1(admin)
-        assert await contacts_counted(admin) == 1
-        assert await left(quiet_tenant) == (0, 1, [])
+    await follow_ups_of_rep_1(admin)
+    assert await contacts_counted(admin) == 1
+    assert await left(quiet_tenant) == (0, 1, [])
 
 
 async def test_the_background_refresher_counts_the_pending_facts(
-    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
+    quiet_tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
 ) -> None:
-    async with app.state.database.refreshing:
-        await follow_ups_of_rep_1(admin)
-        assert await run_round(quiet_tenant.app.state.database, clock, 500) == 1
-        assert await left(quiet_tenant) == (0, 1, [])
+    await follow_ups_of_rep_1(admin)
+    assert await run_round(quiet_tenant.app.state.database, clock, 500) == 1
+    assert await left(quiet_tenant) == (0, 1, [])
 
 
 async def test_a_later_list_keeps_the_earliest_pending_instant(
-    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+    quiet_tenant: Tenant, admin: httpx.AsyncClient
 ) -> None:
-    async with app.state.database.refreshing:
-        await follow_ups_of_rep_1(admin)
-        await touch(admin, CONTACTED_AT + HOUR / 2, "email", "c-1")
-        await touch(admin, CONTACTED_AT - 5 * HOUR, "visit", "c-1")
-        await follow_ups_of_rep_1(admin)
-        assert await left(quiet_tenant) == (0, 0, [CONTACTED_AT - 5 * HOUR])
-        assert await contacts_counted(admin) == 3
+    await follow_ups_of_rep_1(admin)
+    await touch(admin, CONTACTED_AT + HOUR / 2, "email", "c-1")
+    await touch(admin, CONTACTED_AT - 5 * HOUR, "visit", "c-1")
+    await follow_ups_of_rep_1(admin)
+    assert await left(quiet_tenant) == (0, 0, [CONTACTED_AT - 5 * HOUR])
+    assert await contacts_counted(admin) == 3
 
 
 async def test_erasing_a_customer_with_pending_facts(
-    app: FastAPI, quiet_tenant: Tenant, admin: httpx.AsyncClient
+    quiet_tenant: Tenant, admin: httpx.AsyncClient
 ) -> None:
-    async with app.state.database.refreshing:
-        await follow_ups_of_rep_1(admin)
-        response = await admin.delete("/v1/customers/c-1")
-        assert response.status_code == 204, response.text
-        assert await left(quiet_tenant) == (0, 0, [])
+    await follow_ups_of_rep_1(admin)
+    response = await admin.delete("/v1/customers/c-1")
+    assert response.status_code == 204, response.text
+    assert await left(quiet_tenant) == (0, 0, [])
