@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """Run the background refresher of stored verdicts in this process."""
     refresh_batch: int = Field(default=500, ge=1, le=10_000)
     """Customers the refresher takes per round."""
+    refresh_share: float = Field(default=0.25, gt=0, le=1)
+    """While the process serves requests, the share of its time the refresher may take (it
+    rests between rounds; a read of a customer it has not refreshed yet judges live)."""
     rfm_auto_recompute: bool = True
     """Recompute RFM snapshots over an hour old (when something changed) in this process."""
     lateness: bool = True

@@ -19,9 +19,10 @@ from app.config import Settings, get_settings
 from app.db import Database, make_engine
 from app.events.delivery import Deliverer
 from app.events.pruning import prune_ended
-from app.frequency.refresher import Refresher
+from app.frequency.refresher import Refresher, Yielding
 from app.idempotency.leases import Leases
 from app.idempotency.middleware import IdempotencyMiddleware
+from app.load import RequestLoad
 from app.locks.events import notice_expiry
 from app.middleware import RequestContextMiddleware
 from app.migrations import head_revision
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app.state.settings = settings
     app.state.clock = clock or SystemClock()
     app.state.head_revision = head_revision()
+    app.state.load = RequestLoad()
     for router in MATCH_ORDER:
         app.include_router(router)
     handlers.install(app)
@@ -69,6 +71,7 @@ def _add_middleware(app: FastAPI, settings: Settings) -> None:
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         retry_after=settings.retry_after_seconds,
+        load=app.state.load,
     )
     if origins:
         app.add_middleware(CorsHeaders, origins=origins)
@@ -84,7 +87,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.read_sessionmaker = app.state.database.read_sessions
     app.state.idempotency_leases = Leases(app.state.sessionmaker, app.state.clock)
     refresher = app.state.refresher = Refresher(
-        app.state.database, app.state.clock, settings.refresh_batch
+        app.state.database,
+        app.state.clock,
+        settings.refresh_batch,
+        Yielding(app.state.load, settings.refresh_share),
     )
     rfm = rfm_scheduler(app.state.database, app.state.clock)
     deliverer = app.state.deliverer = Deliverer(

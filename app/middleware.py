@@ -10,6 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import metrics
 from app.errors import problem_response, unexpected_error_response
+from app.load import RequestLoad
 from app.logging import request_id
 
 log = logging.getLogger("touchbase.access")
@@ -26,10 +27,13 @@ class BodyTooLarge(HTTPException):
 class RequestContextMiddleware:
     """Names each request, logs and measures it, and turns escaped exceptions into problems."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, retry_after: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, retry_after: int, load: RequestLoad
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.retry_after = retry_after
+        self.load = load
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,6 +41,7 @@ class RequestContextMiddleware:
             return
         rid = _incoming_request_id(scope) or uuid.uuid4().hex
         token = request_id.set(rid)
+        self.load.begin()
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -62,6 +67,7 @@ class RequestContextMiddleware:
                 raise
             await unexpected_error_response(exc, self.retry_after)(scope, receive, send_with_id)
         finally:
+            self.load.end()
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             metrics.record_request(scope["method"], route, status, elapsed)

@@ -6,15 +6,18 @@ next round, here or in another process, takes them up."""
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from app import metrics
 from app.clock import Clock
 from app.db import Database
 from app.errors import is_database_unavailable
 from app.frequency import refreshing, repository
+from app.load import RequestLoad
 from app.refresh import repository as marks
 
 log = logging.getLogger("touchbase.refresher")
@@ -73,11 +76,32 @@ async def run_round(db: Database, clock: Clock, limit: int) -> int:
         )
 
 
-class Refresher:
-    """Runs rounds while there is work, and polls when there is none."""
+@dataclass(frozen=True, slots=True)
+class Yielding:
+    """The refresher's manners: while the process serves requests, its rounds take at most
+    ``share`` of the time (it rests after each in proportion), so that a burst of writes is
+    answered first and its refresh follows; alone, it runs flat out. Nothing is stale
+    meanwhile: a read of a customer still marked judges live, a list refreshes its own."""
 
-    def __init__(self, db: Database, clock: Clock, limit: int) -> None:
+    load: RequestLoad
+    share: float = 1.0
+
+    def rest_after(self, spent: float, started: int) -> float:
+        """Seconds to rest after a round that took ``spent`` seconds, begun when the load
+        had started ``started`` requests."""
+        if self.share >= 1.0 or not self.load.busy_since(started):
+            return 0.0
+        return spent * (1.0 - self.share) / self.share
+
+
+class Refresher:
+    """Runs rounds while there is work (yielding to requests), and polls when there is none."""
+
+    def __init__(
+        self, db: Database, clock: Clock, limit: int, yielding: Yielding | None = None
+    ) -> None:
         self.db, self.clock, self.limit = db, clock, limit
+        self.yielding = yielding or Yielding(RequestLoad())
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._round = asyncio.Lock()  # held while a round runs
@@ -110,14 +134,15 @@ class Refresher:
 
     async def _one_round(self) -> float:
         """A round; how long to rest before the next (none while there is more to do)."""
+        started, began = self.yielding.load.started, time.monotonic()
         try:
             async with self._round:
                 done = await run_round(self.db, self.clock, self.limit)
         except Exception as exc:
-            if is_database_unavailable(exc):
-                return UNAVAILABLE_SECONDS
-            log.exception("a refresh round failed")
+            if not is_database_unavailable(exc):
+                log.exception("a refresh round failed")
             return UNAVAILABLE_SECONDS
+        rest = self.yielding.rest_after(time.monotonic() - began, started) if done else 0.0
         if done >= self.limit:
-            return 0.0
-        return GATHER_SECONDS if done else IDLE_SECONDS
+            return rest
+        return max(rest, GATHER_SECONDS if done else IDLE_SECONDS)

@@ -18,7 +18,7 @@ from app.config import Settings
 from app.frequency.refresher import run_round
 from app.main import create_app
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import put_customer, touch, z
+from tests.integration.helpers import drain_refresh_marks, put_customer, touch, z
 
 HOUR = timedelta(hours=1)
 CONTACTED_AT = NOW - HOUR
@@ -51,8 +51,10 @@ async def quiet_tenant(quiet: FastAPI) -> AsyncIterator[Tenant]:
 
 
 @pytest.fixture
-async def paused(app: FastAPI) -> AsyncIterator[None]:
-    """The tests' own service (its background refresher) counts nothing meanwhile."""
+async def paused(app: FastAPI, clock: FixedClock) -> AsyncIterator[None]:
+    """The tests' own service (its background refresher, which rests while requests come)
+    has left nothing of earlier tests for a round here to take, and counts nothing meanwhile."""
+    await drain_refresh_marks(app, clock)
     async with app.state.database.refreshing:
         yield
 
