@@ -53,6 +53,9 @@ BOOLEANS = {"true": True, "false": False, "1": True, "0": False}
 DEFAULT_SOURCE = "import"
 KEY_PREFIX = "import-"
 KEY_HEX_DIGITS = 40
+# Turns of the event loop a batch's store takes to send its statement (it then waits on the
+# socket while the next batch is checked).
+STEPS_TO_SEND = 3
 # Bytes that are not UTF-8 arrive as lone surrogates under the "surrogateescape" handler.
 UNDECODABLE = re.compile("[\udc80-\udcff]")
 
@@ -426,8 +429,8 @@ class Checked:
 class Loader:
     """Validates and stores batches of lines of one kind for one tenant, keeping the tally.
 
-    A batch is read and validated while the one before it is being stored: the database works
-    on one core while this process reads and checks the next batch on the other."""
+    A batch is validated while the one before it is being stored: the database works on one
+    core while this process reads and checks the next batch on the other."""
 
     db: Database
     tenant_id: uuid.UUID
@@ -445,16 +448,15 @@ class Loader:
         """Every line, one transaction per batch; the summary of the whole run."""
         started = time.perf_counter()
         storing: asyncio.Task[None] | None = None
-        batched = batches(lines, batch_size)
         try:
-            # read and checked in a thread, so that the event loop meanwhile carries the
-            # store of the batch before through its round trips
-            while (next_batch := await asyncio.to_thread(self.read_and_check, batched)) is not None:
-                batch, checked = next_batch
+            for batch in batches(lines, batch_size):
+                checked = self.check(batch)
                 if storing is not None:
                     await storing
                 self.tell(checked)
                 storing = asyncio.create_task(self.store(checked, len(batch), advance))
+                for _ in range(STEPS_TO_SEND):  # until its statement is on its way
+                    await asyncio.sleep(0)
             if storing is not None:
                 await storing
         finally:
@@ -462,11 +464,6 @@ class Loader:
                 storing.cancel()
         self.summary.seconds = time.perf_counter() - started
         return self.summary
-
-    def read_and_check(self, batched: Iterator[list[Line]]) -> tuple[list[Line], Checked] | None:
-        """The next batch of lines and what checking them found; None after the last."""
-        batch = next(batched, None)
-        return None if batch is None else (batch, self.check(batch))
 
     def check(self, batch: list[Line]) -> Checked:
         now = self.clock.now()
