@@ -84,7 +84,7 @@ class Yielding:
     meanwhile: a read of a customer still marked judges live, a list refreshes its own."""
 
     load: RequestLoad
-    share: float = 1.0
+    share: float
 
     def rest_after(self, spent: float, started: int) -> float:
         """Seconds to rest after a round that took ``spent`` seconds, begun when the load
@@ -97,11 +97,9 @@ class Yielding:
 class Refresher:
     """Runs rounds while there is work (yielding to requests), and polls when there is none."""
 
-    def __init__(
-        self, db: Database, clock: Clock, limit: int, yielding: Yielding | None = None
-    ) -> None:
+    def __init__(self, db: Database, clock: Clock, limit: int, yielding: Yielding) -> None:
         self.db, self.clock, self.limit = db, clock, limit
-        self.yielding = yielding or Yielding(RequestLoad())
+        self.yielding = yielding
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._round = asyncio.Lock()  # held while a round runs
