@@ -5,7 +5,7 @@ from app.conflicts.models import ContactPlan
 from app.customers.models import Customer
 from app.db import Base
 from app.events.models import Event, EventCursor, EventDelivery, EventEndpoint
-from app.facts.models import ContactFact, PendingFacts
+from app.facts.models import ContactFact, OutcomeRollup, OutcomeRollupDelta, PendingFacts
 from app.frequency.models import CustomerDayCount, CustomerSchedule, StatusDocument
 from app.idempotency.models import IdempotencyRecord
 from app.locks.models import ContactLock
@@ -32,6 +32,8 @@ __all__ = [
     "EventDelivery",
     "EventEndpoint",
     "IdempotencyRecord",
+    "OutcomeRollup",
+    "OutcomeRollupDelta",
     "PendingFacts",
     "PolicyVersion",
     "RefreshMark",

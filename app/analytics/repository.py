@@ -7,7 +7,8 @@ point (``COLLATE "C"``), ``false`` before ``true``, null last."""
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import RowMapping, text
@@ -121,20 +122,98 @@ async def contact_volume(
 
 
 FLAGS = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
-OUTCOME_COUNTS = ", ".join(f"count(*) FILTER (WHERE t.{flag}) AS {flag}" for flag in FLAGS)
+OUTCOME_SUMS = ", ".join(f"sum({count}) AS {count}" for count in ("contacts", *FLAGS))
+# What the outcome rollups keep (``app.facts``): a report grouped or filtered by anything else
+# counts the facts.
+ROLLED_UP_KEYS = frozenset({"channel", "automated", "team"})
+ROLLED_UP_FILTERS = frozenset({"channel", "team", "category", "automated"})
+DELTA_DAYS = "t.day >= :first_day AND t.day < :end_day"
+DAY = timedelta(days=1)
+MIDNIGHT = time(tzinfo=UTC)
 
 
-def outcomes_sql(keys: Sequence[str], filters: str) -> str:
-    """Outcomes per group and follow-up number (the facts keep each outbound contact's)."""
-    groups = _group_names(keys)
-    flags = ", ".join(f"t.{flag}" for flag in FLAGS)
+def _outbound_facts(keys: Sequence[str], filters: str, since: str, until: str) -> str:
+    flags = ", ".join(f"t.{flag}::int AS {flag}" for flag in FLAGS)
     return (
-        f"SELECT n{groups}, count(*) AS contacts, {OUTCOME_COUNTS} FROM (SELECT t.n"
-        f"{_group_select(keys)}, {flags} FROM contact_facts t{_with_profile(keys)}"
-        " WHERE t.tenant_id = :tenant_id AND t.direction = 'outbound'"
-        f" AND t.occurred_at >= :since AND t.occurred_at < :until{filters}) AS t"
-        f" GROUP BY n{groups} ORDER BY {', '.join([*_group_order(keys), 'n'])}"
+        f"SELECT t.n{_group_select(keys)}, 1 AS contacts, {flags}"
+        f" FROM contact_facts t{_with_profile(keys)} WHERE t.tenant_id = :tenant_id"
+        f" AND t.direction = 'outbound' AND t.occurred_at >= {since}"
+        f" AND t.occurred_at < {until}{filters}"
     )
+
+
+def _rolled_up(table: str, keys: Sequence[str], filters: str, days: str) -> str:
+    counts = ", ".join(f"t.{count}" for count in ("contacts", *FLAGS))
+    return (
+        f"SELECT t.n{_group_select(keys)}, {counts} FROM {table} t"
+        f" WHERE t.tenant_id = :tenant_id AND {days}{filters}"
+    )
+
+
+def outcomes_sql(keys: Sequence[str], filters: str, *, rolled_up: bool) -> str:
+    """Outcomes per group and follow-up number. ``rolled_up``: the UTC months whole in the
+    range from the month rollups, the other whole UTC days from the day rollups, the deltas
+    not folded yet of every whole day, and the hours at either end from the facts (see
+    ``Spans``); otherwise every contact from the facts."""
+    day_rows = (
+        "t.span = 'day' AND ((t.day >= :first_day AND t.day < :first_month)"
+        " OR (t.day >= :end_month AND t.day < :end_day))"
+    )
+    month_rows = "t.span = 'month' AND t.day >= :first_month AND t.day < :end_month"
+    parts = (
+        [
+            _outbound_facts(keys, filters, ":since", ":head_until"),
+            _rolled_up("outcome_rollups", keys, filters, month_rows),
+            _rolled_up("outcome_rollups", keys, filters, day_rows),
+            _rolled_up("outcome_rollup_deltas", keys, filters, DELTA_DAYS),
+            _outbound_facts(keys, filters, ":tail_since", ":until"),
+        ]
+        if rolled_up
+        else [_outbound_facts(keys, filters, ":since", ":until")]
+    )
+    groups = _group_names(keys)
+    return (
+        f"SELECT n{groups}, {OUTCOME_SUMS} FROM ({' UNION ALL '.join(parts)}) AS t"
+        f" GROUP BY n{groups} HAVING sum(contacts) > 0"
+        f" ORDER BY {', '.join([*_group_order(keys), 'n'])}"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Spans:
+    """How a range splits over the outcome rollups: the UTC days wholly inside it
+    ``[first_day, end_day)``, the UTC months wholly inside those ``[first_month, end_month)``
+    (equal: none), and the hours before and after the days, read from the facts."""
+
+    first_day: date
+    end_day: date
+    first_month: date
+    end_month: date
+
+    @classmethod
+    def of(cls, window: Window) -> "Spans | None":
+        """The spans of a range, if it holds a whole UTC day."""
+        since, until = window.since.astimezone(UTC), window.until.astimezone(UTC)
+        first_day = since.date() + (DAY if since.timetz() != MIDNIGHT else timedelta())
+        end_day = until.date()
+        if first_day >= end_day:
+            return None
+        month_of_first = first_day.replace(day=1)
+        first_month = (
+            first_day if first_day == month_of_first else (month_of_first + 31 * DAY).replace(day=1)
+        )
+        end_month = max(end_day.replace(day=1), first_month)
+        if first_month >= end_month:
+            first_month = end_month = end_day
+        return cls(first_day, end_day, first_month, end_month)
+
+    def parameters(self) -> dict[str, Any]:
+        return {
+            "first_day": self.first_day, "end_day": self.end_day,
+            "first_month": self.first_month, "end_month": self.end_month,
+            "head_until": datetime.combine(self.first_day, MIDNIGHT),
+            "tail_since": datetime.combine(self.end_day, MIDNIGHT),
+        }  # fmt: skip
 
 
 async def outcomes(
@@ -144,7 +223,14 @@ async def outcomes(
     """Rows of ``n``, ``g0`` (the group value, with a key) and the counts."""
     where, params = _filters(filters)
     params |= _window(tenant_id, window)
-    result = await session.execute(text(outcomes_sql(keys, where)), params)
+    spans = Spans.of(window)
+    filtered = (name for name in FILTER_COLUMNS if getattr(filters, name) is not None)
+    rolled_up = spans is not None and (
+        ROLLED_UP_KEYS.issuperset(keys) and ROLLED_UP_FILTERS.issuperset(filtered)
+    )
+    if spans is not None and rolled_up:
+        params |= spans.parameters()
+    result = await session.execute(text(outcomes_sql(keys, where, rolled_up=rolled_up)), params)
     return list(result.mappings())
 
 

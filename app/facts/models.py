@@ -1,7 +1,20 @@
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKeyConstraint, Index, SmallInteger, Text, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base
@@ -74,3 +87,52 @@ class PendingFacts(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     customer_id: Mapped[str] = mapped_column(Text, primary_key=True)
     facts_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutcomeCounts:
+    """The touch-outcomes report's counts of the outbound contacts of one UTC day under one
+    key (follow-up number, channel, category, automated, the actor's team)."""
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    tenant_id: Mapped[uuid.UUID]
+    day: Mapped[date] = mapped_column(Date)
+    n: Mapped[int] = mapped_column(SmallInteger)
+    channel: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    automated: Mapped[bool] = mapped_column(Boolean)
+    actor_team: Mapped[str | None] = mapped_column(Text)
+    contacts: Mapped[int]
+    opened: Mapped[int]
+    clicked: Mapped[int]
+    replied: Mapped[int]
+    meeting_booked: Mapped[int]
+    converted: Mapped[int]
+    completed: Mapped[int]
+
+
+class OutcomeRollup(OutcomeCounts, Base):
+    """Folded counts, one row a key, of a UTC day or a UTC month (``span``; ``day`` is its
+    first day): a report reads whole months, then whole days, then the facts of the hours
+    at either end (``app.analytics.repository``)."""
+
+    __tablename__ = "outcome_rollups"
+    __table_args__ = (
+        UniqueConstraint(
+            "tenant_id", "span", "day", "n", "channel", "category", "automated", "actor_team",
+            name="uq_outcome_rollups_key", postgresql_nulls_not_distinct=True,
+        ),
+        CheckConstraint(
+            "span = 'day' OR (span = 'month' AND extract(day FROM day) = 1)",
+            name="ck_outcome_rollups_span",
+        ),
+    )  # fmt: skip
+
+    span: Mapped[str] = mapped_column(Text)
+
+
+class OutcomeRollupDelta(OutcomeCounts, Base):
+    """A statement's change to the contact facts, signed, appended by a trigger on them in
+    the writer's transaction and folded into ``outcome_rollups`` by the refresher."""
+
+    __tablename__ = "outcome_rollup_deltas"
+    __table_args__ = (Index("ix_outcome_rollup_deltas_tenant_id_day", "tenant_id", "day"),)

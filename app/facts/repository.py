@@ -166,6 +166,15 @@ SELECT (SELECT count(*) FROM stored) AS stored, (SELECT count(*) FROM gone) AS g
 
 CHUNK = 250  # customers a statement counts: a whole history (a first count) may be long
 
+# One count of a customer's facts at a time, until its transaction ends, taken in customer
+# order before the count reads: a count that read the touches before another one committed
+# would write back the follow-up numbers it read then (the refreshers of every process, a
+# report and a drain may count one customer at once).
+TAKE_COUNTING = """
+SELECT count(pg_advisory_xact_lock(hashtextextended('touchbase.facts:' || $1::uuid || '/' || c, 0)))
+FROM unnest($2::text[]) AS u(c)
+"""
+
 
 async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, datetime]) -> None:
     """Count again the facts of these customers' contacts from (7 days before) each instant,
@@ -175,6 +184,7 @@ async def refresh(fetch: Fetch, tenant_id: uuid.UUID, since: Mapping[str, dateti
     ids = sorted(since)
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i : i + CHUNK]
+        await fetch(TAKE_COUNTING, tenant_id, chunk)
         await fetch(REFRESH, tenant_id, chunk, [since[c] for c in chunk])
 
 
@@ -303,6 +313,53 @@ async def store_judged(
     if judged:
         ids, versions, lates = zip(*sorted(judged), strict=True)
         await fetch(JUDGED, tenant_id, list(ids), list(versions), list(lates))
+
+
+# The outcome rollups (``OutcomeRollup``): triggers on contact_facts append every change to
+# the deltas in the writer's transaction; a fold moves the oldest into the rows of their days
+# and of their months, summed per key and taken in key order, so folds in several processes
+# never wait on each other's deltas nor deadlock on the rollups. A key whose counts fall to 0
+# keeps its row (reports skip it).
+ROLLUP_KEY = "tenant_id, day, n, channel, category, automated, actor_team"
+ROLLUP_COUNTS = (
+    "contacts",
+    "opened",
+    "clicked",
+    "replied",
+    "meeting_booked",
+    "converted",
+    "completed",
+)
+_ROLLUP_COLUMNS = ", ".join(ROLLUP_COUNTS)
+_KEY_AFTER_DAY = ROLLUP_KEY.removeprefix("tenant_id, day, ")
+FOLD = f"""
+WITH folded AS (
+    DELETE FROM outcome_rollup_deltas d USING (
+        SELECT id FROM outcome_rollup_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) AS o
+    WHERE d.id = o.id
+    RETURNING d.*
+), spans AS (
+    SELECT tenant_id, 'day' AS span, day, {_KEY_AFTER_DAY}, {_ROLLUP_COLUMNS} FROM folded
+    UNION ALL
+    SELECT tenant_id, 'month', date_trunc('month', day)::date, {_KEY_AFTER_DAY}, {_ROLLUP_COLUMNS}
+    FROM folded
+), stored AS (
+    INSERT INTO outcome_rollups AS r (tenant_id, span, day, {_KEY_AFTER_DAY}, {_ROLLUP_COLUMNS})
+    SELECT tenant_id, span, day, {_KEY_AFTER_DAY}, {", ".join(f"sum({c})" for c in ROLLUP_COUNTS)}
+    FROM spans GROUP BY tenant_id, span, day, {_KEY_AFTER_DAY}
+    ORDER BY tenant_id, span, day, {_KEY_AFTER_DAY}
+    ON CONFLICT ON CONSTRAINT uq_outcome_rollups_key DO UPDATE
+    SET {", ".join(f"{count} = r.{count} + excluded.{count}" for count in ROLLUP_COUNTS)}
+)
+SELECT count(*) FROM folded
+"""
+
+
+async def fold_rollups(fetch: Fetch, limit: int) -> int:
+    """Fold up to ``limit`` of the oldest outcome deltas into the rollups, in the caller's
+    transaction; how many were folded."""
+    rows = await fetch(FOLD, limit)
+    return int(rows[0][0])
 
 
 ERASE_CONTACT_FACTS = erase_customer_rows("contact_facts")

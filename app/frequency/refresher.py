@@ -28,6 +28,9 @@ IDLE_SECONDS = 0.25
 # cost (a claim, the reads, an upsert, a settle) being paid for a customer or two.
 GATHER_SECONDS = 0.1
 UNAVAILABLE_SECONDS = 2.0
+# Outcome deltas a round folds per customer it refreshes: a statement over a few customers
+# appends a handful (one per changed key), so a round folds what the rounds before appended.
+FOLDS_PER_CUSTOMER = 20
 STOP_GRACE_SECONDS = 10.0
 
 
@@ -67,13 +70,16 @@ async def renew_expired(db: Database, clock: Clock, limit: int) -> int:
 
 async def run_round(db: Database, clock: Clock, limit: int) -> int:
     """A round, while no list of this process refreshes verdicts itself: marked customers,
-    expired documents, and the contact facts lists left pending."""
+    expired documents and the contact facts lists left pending (how many customers it took),
+    then the outcome deltas (a few a customer: they never call for another round)."""
     async with db.refreshing:
-        return (
+        done = (
             await drain_marks(db, clock, limit)
             + await renew_expired(db, clock, limit)
             + await refreshing.count_pending_facts(db, limit)
         )
+        await refreshing.fold_outcome_rollups(db, limit * FOLDS_PER_CUSTOMER)
+        return done
 
 
 @dataclass(frozen=True, slots=True)

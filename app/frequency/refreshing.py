@@ -149,6 +149,12 @@ async def count_pending_facts(db: Database, limit: int, tenant_id: uuid.UUID | N
         return await facts.count_pending(driver.fetch, limit, tenant_id)
 
 
+async def fold_outcome_rollups(db: Database, limit: int) -> int:
+    """Fold up to ``limit`` outcome deltas into the rollups, in one transaction; how many."""
+    async with db.driver() as driver, driver.transaction():
+        return await facts.fold_rollups(driver.fetch, limit)
+
+
 async def refresh_stale(
     db: Database,
     tenant_id: uuid.UUID,

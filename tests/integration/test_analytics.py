@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from app.frequency.refreshing import fold_outcome_rollups
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import (
     assert_problem,
@@ -386,6 +388,44 @@ class TestTouchOutcomes:
         assert [(r["n"], r["contacts"]) for r in phone["rows"]] == [(1, 1), (2, 1)]
         personal = await report(admin, OUTCOMES, **OCTOBER, automated="false", team="north")
         assert personal["rows"] == phone["rows"]
+
+    async def test_a_range_cutting_days_counts_their_hours_inside(
+        self, app: FastAPI, tenant: Tenant
+    ) -> None:
+        """Whole UTC months are read from the month rollups, other whole UTC days from the day
+        rollups, the hours at either end from the facts: a range in Shanghai's time cuts the
+        UTC days it starts and ends in, one within a day has no whole day, one over October
+        has a whole month. Folding the deltas into the rollups changes no answer."""
+        admin = await tenant.client()
+        for instant in (
+            "2026-10-01T15:00:00Z", "2026-10-01T17:00:00Z", "2026-10-02T09:00:00Z",
+            "2026-10-03T12:00:00Z", "2026-10-03T15:30:00Z", "2026-10-03T16:30:00Z",
+            "2026-10-31T23:00:00Z", "2026-11-01T01:00:00Z",
+        ):  # fmt: skip
+            await touch(admin, at(instant), "phone", outcome="completed")
+        windows = {
+            "shanghai": {"from": "2026-10-02T00:00:00+08:00", "to": "2026-10-04T00:00:00+08:00"},
+            "hours": {"from": "2026-10-03T10:00:00Z", "to": "2026-10-03T16:00:00Z"},
+            "october": {"from": "2026-09-30T12:00:00Z", "to": "2026-11-01T00:30:00Z"},
+        }
+        expected = {
+            "shanghai": [(2, 1, 1), (3, 1, 1), (4, 1, 1), (5, 1, 1)],
+            "hours": [(4, 1, 1), (5, 1, 1)],
+            "october": [(n, 1, 1) for n in range(1, 8)],
+        }
+
+        async def numbers(window: dict[str, str]) -> list[tuple[int, int, int]]:
+            rolled_up = (await report(admin, OUTCOMES, **window))["rows"]
+            # grouped by segment (the profile now, not rolled up), every contact is a fact
+            counted = (await report(admin, OUTCOMES, **window, group_by="segment"))["rows"]
+            assert rolled_up == [{**r, "group": {}} for r in counted]
+            assert (await report(admin, OUTCOMES, **window, channel="email"))["rows"] == []
+            return [(r["n"], r["contacts"], r["completed"]) for r in rolled_up]
+
+        assert {name: await numbers(w) for name, w in windows.items()} == expected
+        while await fold_outcome_rollups(app.state.database, 2):
+            pass
+        assert {name: await numbers(w) for name, w in windows.items()} == expected
 
     async def test_csv(self, tenant: Tenant) -> None:
         admin = await tenant.client()

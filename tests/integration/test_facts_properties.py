@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from app.analytics import lateness
 from app.clock import FixedClock
 from app.facts import repository as facts
+from app.frequency.refreshing import fold_outcome_rollups
 from tests.conftest import NOW, Tenant
 from tests.integration.helpers import drain_refresh_marks, tenant_id_of, z
 
@@ -58,6 +59,13 @@ class CatchUp:
 
 
 @dataclass(frozen=True)
+class Fold:
+    """The refresher folding a few of the outcome deltas into the rollups."""
+
+    deltas: int
+
+
+@dataclass(frozen=True)
 class ListRead:
     """A list of the whole tenant: it refreshes verdicts and leaves their facts pending."""
 
@@ -85,9 +93,34 @@ operations = st.one_of(
     st.builds(Repeat, st.integers(0, 50)),
     st.just(CatchUp()),
     st.just(ListRead()),
+    st.builds(Fold, st.integers(1, 5)),
 )
 
-Operation = Contact | Engagement | Repeat | CatchUp | ListRead | list[Contact]
+# Outcome counts per span (day or month), day and the rest of the rollup key: the rollups and
+# the deltas not folded yet (each in its day and its month), summed; and from the facts.
+KEY = facts.ROLLUP_KEY.removeprefix("tenant_id, ")
+KEY_COLUMNS = 1 + len(KEY.split(", "))
+SUMS = ", ".join(f"sum({count})" for count in facts.ROLLUP_COUNTS)
+MONTH = "date_trunc('month', day)::date"
+COUNTS = ", ".join(facts.ROLLUP_COUNTS)
+ROLLED_UP = f"""
+SELECT span, {KEY}, {SUMS} FROM (
+    SELECT span, {KEY}, {COUNTS} FROM outcome_rollups WHERE tenant_id = $1
+    UNION ALL SELECT 'day', {KEY}, {COUNTS} FROM outcome_rollup_deltas WHERE tenant_id = $1
+    UNION ALL SELECT 'month', {KEY.replace("day", MONTH)}, {COUNTS}
+    FROM outcome_rollup_deltas WHERE tenant_id = $1
+) AS r GROUP BY span, {KEY} HAVING sum(contacts) <> 0
+"""
+FLAGS = ", ".join(f"count(*) FILTER (WHERE {flag})" for flag in facts.ROLLUP_COUNTS[1:])
+COUNTED = f"""
+SELECT span, {KEY}, count(*), {FLAGS} FROM (
+    SELECT 'day' AS span, (occurred_at AT TIME ZONE 'UTC')::date AS day, * FROM contact_facts
+    UNION ALL SELECT 'month', date_trunc('month', occurred_at AT TIME ZONE 'UTC')::date, *
+    FROM contact_facts
+) AS f WHERE tenant_id = $1 AND direction = 'outbound' GROUP BY span, {KEY}
+"""
+
+Operation = Contact | Engagement | Repeat | CatchUp | ListRead | Fold | list[Contact]
 
 
 class Run:
@@ -128,6 +161,8 @@ class Run:
             admin = await self.tenant.client("admin")
             response = await admin.get("/v1/statuses", params={"limit": 1})
             assert response.status_code == 200, response.text
+        elif isinstance(op, Fold):
+            await fold_outcome_rollups(self.app.state.database, op.deltas)
         elif isinstance(op, CatchUp):  # the refresher, then the background judge of lateness
             await drain_refresh_marks(self.app, self.clock)
             await self.judge_all(await tenant_id_of(self.app, self.tenant.name))
@@ -167,6 +202,19 @@ class Run:
             )
             assert row["late"] is late, (row, overdue_at)
 
+    async def outcome_counts(self, tenant_id: uuid.UUID, query: str) -> dict[Any, Any]:
+        async with self.app.state.database.driver() as driver:
+            rows = await driver.fetch(query, tenant_id)
+        return {tuple(r)[:KEY_COLUMNS]: tuple(r)[KEY_COLUMNS:] for r in rows}
+
+    async def rolled_up(self, tenant_id: uuid.UUID) -> dict[Any, Any]:
+        """Outcome counts per rollup key, the rollups and the deltas not folded yet summed."""
+        return await self.outcome_counts(tenant_id, ROLLED_UP)
+
+    async def counted(self, tenant_id: uuid.UUID) -> dict[Any, Any]:
+        """Outcome counts per rollup key, from the outbound facts."""
+        return await self.outcome_counts(tenant_id, COUNTED)
+
     async def recount(self, tenant_id: uuid.UUID) -> None:
         everyone = dict.fromkeys(CUSTOMERS, EARLIEST)
         async with self.app.state.database.driver() as driver, driver.transaction():
@@ -196,5 +244,6 @@ async def test_stored_facts_equal_a_recount_from_the_touches(
         await run.judged_as_the_engine_judges(tenant_id)
         await run.recount(tenant_id)
         assert stored == await run.stored_facts(tenant_id)
+        assert await run.rolled_up(tenant_id) == await run.counted(tenant_id)
     finally:
         await tenant.close()

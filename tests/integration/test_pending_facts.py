@@ -3,6 +3,7 @@ customers (what analytics count) pending for the background refresher: counting 
 take as long again. A report counts whatever is pending first, so it still counts every
 touch stored before it."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -15,10 +16,11 @@ from sqlalchemy import text
 
 from app.clock import FixedClock
 from app.config import Settings
+from app.facts import repository as facts
 from app.frequency.refresher import run_round
 from app.main import create_app
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import drain_refresh_marks, put_customer, touch, z
+from tests.integration.helpers import drain_refresh_marks, put_customer, tenant_id_of, touch, z
 
 HOUR = timedelta(hours=1)
 CONTACTED_AT = NOW - HOUR
@@ -134,3 +136,43 @@ async def test_erasing_a_customer_with_pending_facts(
     response = await admin.delete("/v1/customers/c-1")
     assert response.status_code == 204, response.text
     assert await left(quiet_tenant) == (0, 0, [])
+
+
+async def advisory_waits(app: FastAPI) -> int:
+    """Sessions of the tests' database waiting on an advisory lock now."""
+    async with app.state.database.driver() as driver:
+        found = await driver.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        )
+    return int(found)
+
+
+async def test_counts_of_one_customer_take_turns(
+    quiet_tenant: Tenant, admin: httpx.AsyncClient
+) -> None:
+    """Two counts of one customer's facts (two processes' refreshers, a report and a
+    refresher) never overlap: one that read the touches before the other committed would
+    write back the follow-up numbers it read. A count of another customer goes on."""
+    await put_customer(admin, "c-2")
+    app = quiet_tenant.app
+    tenant_id = await tenant_id_of(app, quiet_tenant.name)
+    db = app.state.database
+    everything = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+
+    async def count(customer_id: str) -> None:
+        async with db.driver() as driver, driver.transaction():
+            await facts.refresh(driver.fetch, tenant_id, {customer_id: everything})
+
+    async with db.driver() as first, first.transaction():
+        await facts.refresh(first.fetch, tenant_id, {"c-1": everything})
+        await count("c-2")  # another customer: not held up
+        second = asyncio.create_task(count("c-1"))
+        for _ in range(500):
+            if await advisory_waits(app):
+                break
+            await asyncio.sleep(0.01)
+        assert await advisory_waits(app) == 1
+        assert not second.done()
+    await second
+    assert await advisory_waits(app) == 0
