@@ -57,7 +57,11 @@ def _filters(filters: Filters) -> tuple[str, dict[str, Any]]:
 
 
 def _group_select(keys: Sequence[str]) -> str:
-    return "".join(f", {GROUP_COLUMNS[key]} AS g{i}" for i, key in enumerate(keys))
+    """The group values, text compared by code point: ordered as the contract says, and
+    grouped (sorted, to be grouped) without the locale's rules, which cost a third of a
+    report (so are the customers counted distinct)."""
+    collate = {key: "" if key in BOOLEAN_KEYS else ' COLLATE "C"' for key in keys}
+    return "".join(f", {GROUP_COLUMNS[key]}{collate[key]} AS g{i}" for i, key in enumerate(keys))
 
 
 def _group_names(keys: Sequence[str]) -> str:
@@ -65,8 +69,7 @@ def _group_names(keys: Sequence[str]) -> str:
 
 
 def _group_order(keys: Sequence[str]) -> list[str]:
-    collate = {key: "" if key in BOOLEAN_KEYS else ' COLLATE "C"' for key in keys}
-    return [f"g{i}{collate[key]} NULLS LAST" for i, key in enumerate(keys)]
+    return [f"g{i} NULLS LAST" for i in range(len(keys))]
 
 
 def _window(tenant_id: uuid.UUID, window: Window) -> dict[str, Any]:
@@ -77,7 +80,8 @@ CONTACT_COUNTS = (
     "count(*) AS contacts, count(*) FILTER (WHERE direction = 'outbound') AS outbound,"
     " count(*) FILTER (WHERE direction = 'inbound') AS inbound,"
     " count(*) FILTER (WHERE automated) AS automated,"
-    " count(DISTINCT customer_id) AS customers, count(*) FILTER (WHERE effective) AS effective,"
+    ' count(DISTINCT customer_id COLLATE "C") AS customers,'
+    " count(*) FILTER (WHERE effective) AS effective,"
     " count(*) FILTER (WHERE responded) AS responded"
 )
 
