@@ -23,6 +23,7 @@ from app.config import Settings, get_settings
 from app.db import Database, make_engine, make_sessionmaker
 from app.embedded import database_url
 from app.frequency.refresher import drain_marks
+from app.frequency.refreshing import fold_outcome_rollups
 from app.policies import service as policies
 from app.policies.schemas import PolicyDoc
 from app.refresh import service as refresh
@@ -113,12 +114,21 @@ async def seed(args: argparse.Namespace, layout: Layout, settings: Settings) -> 
         await session.commit()
     while await drain_marks(Database(engine), SystemClock(), 2000):
         pass
-    _step(f"schedules and contact facts of {layout.customers} customers", at)
+    at = _step(f"schedules and contact facts of {layout.customers} customers", at)
+    while await fold_outcome_rollups(Database(engine), 100_000):
+        pass
+    _step("outcome rollups folded", at)
     await engine.dispose()
     conn = await asyncpg.connect(plain_dsn(url))
     try:
-        await conn.execute("VACUUM ANALYZE customer_schedules")
-        await conn.execute("VACUUM ANALYZE contact_facts")
+        # what autovacuum would do after a bulk load (it is off on the CI machines)
+        for table in (
+            "customer_schedules",
+            "contact_facts",
+            "outcome_rollups",
+            "outcome_rollup_deltas",
+        ):
+            await conn.execute(f"VACUUM ANALYZE {table}")
     finally:
         await conn.close()
     return key.key
