@@ -6,7 +6,6 @@ that is not judged yet judged first (``app.analytics.lateness``)."""
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,19 +26,20 @@ from app.analytics.schemas import (
 )
 from app.db import Database
 from app.frequency.list_queries import ListScope
-from app.frequency.refreshing import count_pending_facts, refresh_stale
+from app.frequency.refreshing import count_pending_facts, refresh_stale, tenant_is_stale
 from app.policies import repository as policies_repo
 from app.policies import service as policies
 
-FOUR_PLACES = Decimal("0.0001")
+PLACES = 10_000  # rates are rounded to 4 decimal places
 PENDING_ROUND = 500  # customers whose pending facts a report counts in one transaction
 
 
 def rate(part: int, whole: int) -> float | None:
-    """``part / whole`` rounded half up to 4 places; None when ``whole`` is 0."""
+    """``part / whole`` (both counts, so never negative) rounded half up to 4 places, in
+    integers (exact, and a report has hundreds); None when ``whole`` is 0."""
     if whole == 0:
         return None
-    return float((Decimal(part) / Decimal(whole)).quantize(FOUR_PLACES, ROUND_HALF_UP))
+    return (2 * part * PLACES + whole) // (2 * whole) / PLACES
 
 
 def period_start(local: datetime | None, zone: ZoneInfo) -> str | None:
@@ -65,6 +65,8 @@ async def counting_every_touch(
     so the report counts every touch stored before it. The session hands its connection
     back meanwhile: a report holds one connection at a time, however many run at once."""
     await session.commit()
+    if not await tenant_is_stale(db, tenant_id, now):
+        return
     await refresh_stale(db, tenant_id, ListScope.of(), now, count_facts=True)
     while await count_pending_facts(db, PENDING_ROUND, tenant_id):
         pass
@@ -118,10 +120,11 @@ async def contacts(
 
 
 def _outcome_row(keys: Sequence[str], row: Mapping[Any, Any]) -> OutcomeRow:
+    """A row as built here, not validated again: counts from the database, rates of them."""
     contacts = row["contacts"]
     flags = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
-    return OutcomeRow.model_validate(
-        {
+    return OutcomeRow.model_construct(
+        **{
             "n": row["n"], "group": _group(keys, row), "contacts": contacts,
             **{flag: row[flag] for flag in flags},
             "open_rate": rate(row["opened"], contacts),

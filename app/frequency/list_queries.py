@@ -60,6 +60,18 @@ def _stale(columns: Sequence[str], first: int, recheck: str) -> str:
     )
 
 
+# Whether anything of a tenant waits to be refreshed (a mark, a schedule past its recheck time,
+# facts a list left pending): $1 the tenant, $2 now. A report refreshes only when it does. The
+# earliest recheck time is read off the index whatever the plan: under a generic plan, an
+# EXISTS of the schedules past $2 is planned as a scan of them all.
+TENANT_STALE = """
+SELECT EXISTS (SELECT 1 FROM refresh_marks m WHERE m.tenant_id = $1)
+    OR coalesce((SELECT min(v.recheck_at) FROM customer_schedules v WHERE v.tenant_id = $1) <= $2,
+                false)
+    OR EXISTS (SELECT 1 FROM pending_facts p WHERE p.tenant_id = $1)
+"""
+
+
 @cache
 def queue_sql(columns: tuple[str, ...], status: str | None, cursor: bool | None) -> str:
     """A work-queue page. $3 the instant the queue is read at, $4 the due cutoff, $5 the page

@@ -16,7 +16,7 @@ from app.events import outbox
 from app.facts import repository as facts
 from app.frequency import documents, repository, status_events
 from app.frequency.judging import judge_many, policy_of, to_profile
-from app.frequency.list_queries import ListScope
+from app.frequency.list_queries import TENANT_STALE, ListScope
 from app.refresh import repository as marks
 
 # A mark a refresher claimed may be taken up by another after this (it died mid-round).
@@ -153,6 +153,13 @@ async def fold_outcome_rollups(db: Database, limit: int) -> int:
     """Fold up to ``limit`` outcome deltas into the rollups, in one transaction; how many."""
     async with db.driver() as driver, driver.transaction():
         return await facts.fold_rollups(driver.fetch, limit)
+
+
+async def tenant_is_stale(db: Database, tenant_id: uuid.UUID, now: datetime) -> bool:
+    """Whether some customer of the tenant is marked or past its recheck time, or has facts
+    left pending: one statement, so that a report in the steady state pays no more."""
+    async with db.driver() as driver:
+        return bool(await driver.fetchval(TENANT_STALE, tenant_id, now))
 
 
 async def refresh_stale(

@@ -20,7 +20,14 @@ from app.facts import repository as facts
 from app.frequency.refresher import run_round
 from app.main import create_app
 from tests.conftest import NOW, Tenant
-from tests.integration.helpers import drain_refresh_marks, put_customer, tenant_id_of, touch, z
+from tests.integration.helpers import (
+    drain_refresh_marks,
+    put_customer,
+    set_policy,
+    tenant_id_of,
+    touch,
+    z,
+)
 
 HOUR = timedelta(hours=1)
 CONTACTED_AT = NOW - HOUR
@@ -176,3 +183,30 @@ async def test_counts_of_one_customer_take_turns(
         assert not second.done()
     await second
     assert await advisory_waits(app) == 0
+
+
+async def test_a_report_judges_again_what_time_changed(
+    quiet_tenant: Tenant, admin: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    """A schedule past its recheck time is judged again before a report counts it: c-1, a
+    lead called an hour ago, is overdue under the young leads' rule until its tenth day as a
+    lead, then due under the main rule (nothing else runs meanwhile on the quiet service)."""
+    young_leads = {
+        "name": "young_leads", "match": {"stage": ["lead"], "stage_age_days_lt": 10},
+        "follow_up_days": 2, "overdue_after_days": 4,
+    }  # fmt: skip
+    main = {"name": "main", "match": {}, "follow_up_days": 7, "overdue_after_days": 14}
+    await set_policy(admin, young_leads, main)
+    await put_customer(admin, "c-1", owner={"rep_id": "rep-1"}, stage="lead")
+    window = {"from": z(NOW - 24 * HOUR), "to": z(NOW + 240 * HOUR)}
+
+    async def now_counts() -> tuple[int, int]:
+        response = await admin.get("/v1/analytics/compliance", params=window)
+        assert response.status_code == 200, response.text
+        [row] = response.json()["rows"]
+        return row["due_now"], row["overdue_now"]
+
+    clock.set(NOW + 240 * HOUR - timedelta(minutes=1))
+    assert await now_counts() == (0, 1)
+    clock.set(NOW + 240 * HOUR)
+    assert await now_counts() == (1, 0)
