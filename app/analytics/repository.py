@@ -227,14 +227,13 @@ async def outcomes(
     """Rows of ``n``, ``g0`` (the group value, with a key) and the counts."""
     where, params = _filters(filters)
     params |= _window(tenant_id, window)
-    spans = Spans.of(window)
     filtered = (name for name in FILTER_COLUMNS if getattr(filters, name) is not None)
-    rolled_up = spans is not None and (
-        ROLLED_UP_KEYS.issuperset(keys) and ROLLED_UP_FILTERS.issuperset(filtered)
-    )
-    if spans is not None and rolled_up:
+    rolled_up = ROLLED_UP_KEYS.issuperset(keys) and ROLLED_UP_FILTERS.issuperset(filtered)
+    spans = Spans.of(window) if rolled_up else None
+    if spans is not None:
         params |= spans.parameters()
-    result = await session.execute(text(outcomes_sql(keys, where, rolled_up=rolled_up)), params)
+    sql = outcomes_sql(keys, where, rolled_up=spans is not None)
+    result = await session.execute(text(sql), params)
     return list(result.mappings())
 
 
