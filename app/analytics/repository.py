@@ -15,6 +15,7 @@ from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.analytics.schemas import Filters, Window
+from app.facts.repository import OUTCOME_FLAGS, ROLLUP_COUNTS
 from app.frequency.list_queries import STATUS
 
 # What each group key reads: the contact's fact (``t``) or the customer's profile now (``cu``).
@@ -125,8 +126,7 @@ async def contact_volume(
     return list(result.mappings())
 
 
-FLAGS = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
-OUTCOME_SUMS = ", ".join(f"sum({count}) AS {count}" for count in ("contacts", *FLAGS))
+OUTCOME_SUMS = ", ".join(f"sum({count}) AS {count}" for count in ROLLUP_COUNTS)
 # What the outcome rollups keep (``app.facts``): a report grouped or filtered by anything else
 # counts the facts.
 ROLLED_UP_KEYS = frozenset({"channel", "automated", "team"})
@@ -137,7 +137,7 @@ MIDNIGHT = time(tzinfo=UTC)
 
 
 def _outbound_facts(keys: Sequence[str], filters: str, since: str, until: str) -> str:
-    flags = ", ".join(f"t.{flag}::int AS {flag}" for flag in FLAGS)
+    flags = ", ".join(f"t.{flag}::int AS {flag}" for flag in OUTCOME_FLAGS)
     return (
         f"SELECT t.n{_group_select(keys)}, 1 AS contacts, {flags}"
         f" FROM contact_facts t{_with_profile(keys)} WHERE t.tenant_id = :tenant_id"
@@ -147,7 +147,7 @@ def _outbound_facts(keys: Sequence[str], filters: str, since: str, until: str) -
 
 
 def _rolled_up(table: str, keys: Sequence[str], filters: str, days: str) -> str:
-    counts = ", ".join(f"t.{count}" for count in ("contacts", *FLAGS))
+    counts = ", ".join(f"t.{count}" for count in ROLLUP_COUNTS)
     return (
         f"SELECT t.n{_group_select(keys)}, {counts} FROM {table} t"
         f" WHERE t.tenant_id = :tenant_id AND {days}{filters}"

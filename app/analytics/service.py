@@ -25,6 +25,7 @@ from app.analytics.schemas import (
     Window,
 )
 from app.db import Database
+from app.facts.repository import OUTCOME_FLAGS
 from app.frequency.list_queries import ListScope
 from app.frequency.refreshing import count_pending_facts, refresh_stale, tenant_is_stale
 from app.policies import repository as policies_repo
@@ -122,11 +123,10 @@ async def contacts(
 def _outcome_row(keys: Sequence[str], row: Mapping[Any, Any]) -> OutcomeRow:
     """A row as built here, not validated again: counts from the database, rates of them."""
     contacts = row["contacts"]
-    flags = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
     return OutcomeRow.model_construct(
         **{
             "n": row["n"], "group": _group(keys, row), "contacts": contacts,
-            **{flag: row[flag] for flag in flags},
+            **{flag: row[flag] for flag in OUTCOME_FLAGS},
             "open_rate": rate(row["opened"], contacts),
             "reply_rate": rate(row["replied"], contacts),
             "meeting_rate": rate(row["meeting_booked"], contacts),

@@ -321,15 +321,9 @@ async def store_judged(
 # never wait on each other's deltas nor deadlock on the rollups. A key whose counts fall to 0
 # keeps its row (reports skip it).
 ROLLUP_KEY = "tenant_id, day, n, channel, category, automated, actor_team"
-ROLLUP_COUNTS = (
-    "contacts",
-    "opened",
-    "clicked",
-    "replied",
-    "meeting_booked",
-    "converted",
-    "completed",
-)
+# what the touch-outcomes report counts of outbound contacts, beside the contacts themselves
+OUTCOME_FLAGS = ("opened", "clicked", "replied", "meeting_booked", "converted", "completed")
+ROLLUP_COUNTS = ("contacts", *OUTCOME_FLAGS)
 _ROLLUP_COLUMNS = ", ".join(ROLLUP_COUNTS)
 _KEY_AFTER_DAY = ROLLUP_KEY.removeprefix("tenant_id, day, ")
 FOLD = f"""
